@@ -1,0 +1,32 @@
+// The subcommand table of the augur executable (ninja-style: one entry per command, which
+// also generates the top-level --help). Each command lives in its own cmd_<name>.cc.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace augur::cli {
+
+// Exit codes, decided here and nowhere else.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;   // the command ran and failed (I/O, internal)
+inline constexpr int kExitBadInput = 2;  // bad flags, bad input data
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+             std::ostream& err);
+};
+
+const std::vector<Command>& Commands();
+
+// Entry point shared by main() and tests: argv without the program name.
+int RunAugur(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+             std::ostream& err);
+
+int RunStats(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+             std::ostream& err);
+
+}  // namespace augur::cli

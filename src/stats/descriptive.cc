@@ -1,0 +1,95 @@
+#include "augur/stats/descriptive.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace augur::stats {
+
+double Mean(std::span<const double> x) {
+  long double s = 0;
+  for (double v : x) s += v;
+  s /= static_cast<long double>(x.size());
+  // R's mean() adds the mean residual once more, which recovers digits lost to rounding.
+  long double t = 0;
+  for (double v : x) t += v - s;
+  return static_cast<double>(s + t / static_cast<long double>(x.size()));
+}
+
+double Variance(std::span<const double> x, double mean) {
+  long double s = 0;
+  for (double v : x) {
+    const long double d = v - mean;
+    s += d * d;
+  }
+  return static_cast<double>(s / static_cast<long double>(x.size() - 1));
+}
+
+double PercentileSorted(std::span<const double> sorted, double p) {
+  const double h = (static_cast<double>(sorted.size()) - 1) * p;
+  const size_t lo = static_cast<size_t>(std::floor(h));
+  if (lo + 1 >= sorted.size()) return sorted.back();
+  return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[lo + 1] - sorted[lo]);
+}
+
+namespace {
+double MedianInPlace(std::vector<double>& v) {
+  std::sort(v.begin(), v.end());
+  return PercentileSorted(v, 0.5);
+}
+}  // namespace
+
+double MedianAbsoluteDeviation(std::span<const double> x, double constant) {
+  std::vector<double> v(x.begin(), x.end());
+  const double med = MedianInPlace(v);
+  for (double& d : v) d = std::fabs(d - med);
+  return constant * MedianInPlace(v);
+}
+
+Result<Summary> Describe(std::span<const double> x_in, NonFinitePolicy non_finite) {
+  auto x = CleanSample(x_in, "x", non_finite);
+  if (!x) return x.error();
+  Summary s;
+  s.count = x->size();
+  s.mean = Mean(*x);
+  s.sd = s.count > 1 ? std::sqrt(Variance(*x, s.mean)) : 0.0;
+  s.mad = MedianAbsoluteDeviation(*x);
+  std::sort(x->begin(), x->end());
+  s.min = x->front();
+  s.max = x->back();
+  s.median = PercentileSorted(*x, 0.5);
+  s.p25 = PercentileSorted(*x, 0.25);
+  s.p75 = PercentileSorted(*x, 0.75);
+  s.p90 = PercentileSorted(*x, 0.90);
+  s.p95 = PercentileSorted(*x, 0.95);
+  s.p99 = PercentileSorted(*x, 0.99);
+  return s;
+}
+
+Result<std::vector<double>> RemoveIqrOutliers(std::span<const double> x,
+                                              const IqrFilterOptions& opt) {
+  if (!(opt.factor > 0)) {
+    return InvalidArgument("IQR outlier factor must be > 0, got " + std::to_string(opt.factor));
+  }
+  if (x.empty()) return std::vector<double>{};
+  std::vector<double> sorted(x.begin(), x.end());
+  for (double v : sorted) {
+    if (!std::isfinite(v)) return InvalidArgument("IQR outlier filter: non-finite value in input");
+  }
+  std::sort(sorted.begin(), sorted.end());
+  const double q1 = PercentileSorted(sorted, 0.25), q3 = PercentileSorted(sorted, 0.75);
+  const double iqr = q3 - q1;
+  double lower = q1 - opt.factor * iqr, upper = q3 + opt.factor * iqr;
+  if (opt.reduce_sensitivity) {
+    lower = std::min(PercentileSorted(sorted, 0.01), lower);
+    upper = std::max(PercentileSorted(sorted, 0.99), upper);
+  }
+  std::vector<double> kept;
+  kept.reserve(x.size());
+  for (double v : x) {
+    if (!(v > upper || v < lower)) kept.push_back(v);
+  }
+  return kept;
+}
+
+}  // namespace augur::stats

@@ -1,0 +1,133 @@
+#include "augur/stats/hodges_lehmann.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "stats/sort.h"
+
+namespace augur::stats {
+namespace {
+
+// splitmix64: a tiny deterministic generator, so a selection is reproducible run to run.
+struct SplitMix {
+  uint64_t state;
+  uint64_t Next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  uint64_t Below(uint64_t bound) { return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * bound) >> 64); }
+};
+
+// The matrix M[i][j] = x[i] - yd[j] with yd = y descending has ascending rows and columns.
+// Values are always computed as x[i] - y[...] so that comparisons see exactly the doubles
+// R's outer(x, y, "-") holds (rounding is monotone, which keeps rows and columns sorted).
+class Matrix {
+ public:
+  Matrix(std::span<const double> x, std::span<const double> y) : x_(x), y_(y) {}
+  size_t rows() const { return x_.size(); }
+  size_t cols() const { return y_.size(); }
+  double At(size_t i, size_t j) const { return x_[i] - y_[y_.size() - 1 - j]; }
+
+  // For every row, the number of entries < t (strict) or <= t, written to out[i].
+  // Row counts are non-increasing in i, so one two-pointer sweep is O(rows + cols).
+  template <bool kStrict>
+  void CountBelow(double t, std::vector<uint64_t>* out) const {
+    size_t p = cols();
+    for (size_t i = 0; i < rows(); ++i) {
+      while (p > 0 && !(kStrict ? At(i, p - 1) < t : At(i, p - 1) <= t)) --p;
+      (*out)[i] = p;
+    }
+  }
+
+ private:
+  std::span<const double> x_, y_;
+};
+
+// k is 0-based here.
+double Select(const Matrix& mat, uint64_t k) {
+  const size_t m = mat.rows(), n = mat.cols();
+  std::vector<uint64_t> lo(m, 0), hi(m, n), below(m), upto(m), prefix(m + 1);
+  uint64_t excluded_below = 0;
+  const uint64_t gather_limit = std::max<uint64_t>(4096, 4 * static_cast<uint64_t>(m + n));
+  SplitMix rng{0x5EED0000ULL ^ k ^ (static_cast<uint64_t>(m) << 32) ^ n};
+  std::vector<double> sample;
+  for (int pass = 0;; ++pass) {
+    prefix[0] = 0;
+    for (size_t i = 0; i < m; ++i) prefix[i + 1] = prefix[i] + (hi[i] - lo[i]);
+    const uint64_t candidates = prefix[m];
+    const uint64_t rank = k - excluded_below;  // rank of the target among the candidates
+    if (candidates <= gather_limit || pass > 200) {
+      std::vector<double> pool;
+      pool.reserve(candidates);
+      for (size_t i = 0; i < m; ++i)
+        for (uint64_t j = lo[i]; j < hi[i]; ++j) pool.push_back(mat.At(i, j));
+      std::nth_element(pool.begin(), pool.begin() + rank, pool.end());
+      return pool[rank];
+    }
+    // Draw a random sample of candidates and take two sample order statistics that bracket
+    // the target's relative position with high probability (Floyd & Rivest 1975).
+    const size_t s = 1024;
+    sample.clear();
+    for (size_t r = 0; r < s; ++r) {
+      const uint64_t idx = rng.Below(candidates);
+      const size_t i = std::upper_bound(prefix.begin(), prefix.end(), idx) - prefix.begin() - 1;
+      sample.push_back(mat.At(i, lo[i] + (idx - prefix[i])));
+    }
+    std::sort(sample.begin(), sample.end());
+    const double pos = static_cast<double>(rank) / candidates * s;
+    const double spread = 3.0 * std::sqrt(static_cast<double>(s));
+    const long a_idx = static_cast<long>(std::floor(pos - spread));
+    const long b_idx = static_cast<long>(std::ceil(pos + spread));
+    const double a = a_idx < 0 ? -INFINITY : sample[a_idx];
+    const double b = b_idx >= static_cast<long>(s) ? INFINITY : sample[b_idx];
+    mat.CountBelow<true>(a, &below);   // entries < a
+    mat.CountBelow<false>(b, &upto);   // entries <= b
+    uint64_t n_below = 0, n_upto = 0;
+    for (size_t i = 0; i < m; ++i) {
+      n_below += below[i];
+      n_upto += upto[i];
+    }
+    if (k < n_below) {  // target < a
+      for (size_t i = 0; i < m; ++i) hi[i] = std::min(hi[i], below[i]);
+    } else if (k >= n_upto) {  // target > b
+      for (size_t i = 0; i < m; ++i) lo[i] = std::max(lo[i], upto[i]);
+    } else {  // a <= target <= b
+      if (a == b) return a;
+      for (size_t i = 0; i < m; ++i) {
+        lo[i] = std::max(lo[i], below[i]);
+        hi[i] = std::min(hi[i], upto[i]);
+      }
+    }
+    excluded_below = 0;
+    for (size_t i = 0; i < m; ++i) excluded_below += lo[i];
+  }
+}
+
+}  // namespace
+
+double PairwiseDifferences::OrderStatistic(uint64_t k) const {
+  return Select(Matrix(x_, y_), k - 1);
+}
+
+double PairwiseDifferences::Median() const {
+  const uint64_t total = size();
+  if (total % 2 == 1) return OrderStatistic(total / 2 + 1);
+  const long double a = OrderStatistic(total / 2), b = OrderStatistic(total / 2 + 1);
+  return static_cast<double>((a + b) / 2);  // as R's mean(), accumulated in long double
+}
+
+Result<double> HodgesLehmannEstimate(std::span<const double> x, std::span<const double> y,
+                                     NonFinitePolicy non_finite) {
+  auto xs = CleanSample(x, "x", non_finite);
+  if (!xs) return xs.error();
+  auto ys = CleanSample(y, "y", non_finite);
+  if (!ys) return ys.error();
+  internal::SortFinite(*xs);
+  internal::SortFinite(*ys);
+  return PairwiseDifferences(*xs, *ys).Median();
+}
+
+}  // namespace augur::stats
