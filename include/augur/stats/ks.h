@@ -2,13 +2,30 @@
 //
 // Statistic: two-sided D = sup|F_x - F_y|; "greater" D+ = sup(F_x - F_y); "less"
 // D- = sup(F_y - F_x) (R's naming: "greater" means the CDF of x lies above that of y).
+// With ties the ECDFs are compared only at the end of each block of equal pooled values, as
+// R does. D is computed exactly (R's floating cumsum can report e.g. D- = -1.1e-16 where
+// Augur reports 0).
 // p-value:
-//   exact      R's psmirnov exact path, which in R 4.2 is exact also in the presence of ties
-//              (it walks the lattice only through the tie-block boundaries). R picks it when
-//              nx*ny < 10000 (kAuto does the same).
-//   asymptotic the Kolmogorov limit distribution for two-sided, exp(-2 n D^2) one-sided,
-//              with n = nx*ny/(nx+ny). Computed as an upper-tail series so that p-values far
-//              below 1e-16 stay accurate, where R's 1 - cdf rounds to 0.
+//   exact      P(D >= d) under random relabelling of the pooled sample, conditional on its
+//              ties: R 4.2's psmirnov(exact = TRUE, z = pooled) lattice walk, which checks the
+//              boundary only at tie-block ends. kAuto picks it iff nx*ny < 10000 (as R);
+//              kExact with nx*ny > 1e8 is kInvalidArgument (O(nx*ny) time).
+//              The upper tail is summed directly in probabilities, so it is accurate to
+//              ~1e-15 relative however small; R's 1 - count/choose(nx+ny, nx) is off by up to
+//              ~1e-12 absolute, and past nx+ny ~ 1030 R's counts overflow and it falls back
+//              to Monte Carlo.
+//              Deliberately NOT R 4.2.2 for alternative "less" with ties: R scores D- against
+//              the law of D+, which differs under ties (ks.test(c(1,2,3,3,4,4,4), c(1,2,2,3,3),
+//              alternative = "less") gives 0.0644; the permutation p-value is 47/264 = 0.178).
+//              Augur uses the law of D-, i.e. R's psmirnov with the sample sizes swapped.
+//              Without ties the two agree.
+//   asymptotic the Kolmogorov limit distribution of sqrt(n) D for two-sided, exp(-2 n D^2)
+//              one-sided, with n = nx*ny/(nx+ny). Computed as an upper-tail series so that
+//              p-values far below 1e-16 stay accurate, where R's 1 - cdf rounds to 0. For
+//              sqrt(n) D < 1 it keeps R's one-term theta series (pkstwo with tol 1e-6) so
+//              p-values there equal R's.
+// Non-finite values follow sample.h: kDrop removes NaN and +-Inf (R's ks.test removes only
+// NA/NaN and keeps +-Inf).
 // Pure and thread-safe.
 #pragma once
 

@@ -23,7 +23,8 @@ const char* AlternativeName(Alternative alternative);  // "two-sided", "less", "
 
 // What to do with NaN, +Inf and -Inf in a sample.
 //   kReject (the default everywhere): kInvalidArgument naming the sample and the index.
-//   kDrop: remove them, as R's wilcox.test/t.test/ks.test do (they keep only finite values).
+//   kDrop: remove them all. (R drops NaN/NA but keeps +-Inf in its rank tests; Augur drops
+//          infinities too, since the Hodges-Lehmann differences of infinities are undefined.)
 // A sample that is empty after dropping is still an error.
 enum class NonFinitePolicy { kReject, kDrop };
 

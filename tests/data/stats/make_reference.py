@@ -81,7 +81,7 @@ def build_cases() -> list[dict]:
     add("n1_vs_n1_equal", "one observation per side, equal values (x == y)", [2.0], [2.0])
     add("n1_vs_n2", "1 vs 2, x between the y values", [3.2], [1.1, 4.7])
     g = rng(104)
-    add("n1_vs_n10", "1 vs 10 standard normals, x = 2.5 (above all but none of y)",
+    add("n1_vs_n10", "1 vs 10: x = 2.5 above all 10 standard-normal y values",
         [2.5], g.normal(0.0, 1.0, 10))
     add("n2_vs_n3", "2 vs 3, mixed signs, no ties", [1.2, 3.4], [0.3, -0.8, 2.0])
     add("tiny_ties_6v5", "6 vs 5 small integers with ties within and across samples",
@@ -122,7 +122,7 @@ def build_cases() -> list[dict]:
     g = rng(119)
     add("exact_30v45_shift", "30 vs 45, x shifted -1.8 sigma", g.normal(-1.8, 1, 30), g.normal(0, 1, 45))
     g = rng(120)
-    add("exact_45v49_shift", "45 vs 49, x shifted +2.3 sigma (exact p ~ 1e-13)",
+    add("exact_45v49_shift", "45 vs 49, x shifted +2.3 sigma (exact two-sided p ~ 2e-21)",
         g.normal(2.3, 1, 45), g.normal(0, 1, 49))
     g = rng(121)
     add("conf_unachievable_3v3",
@@ -198,8 +198,8 @@ def build_cases() -> list[dict]:
         "latency-like lognormal(log 50ms, 0.5), same distribution both sides",
         g.lognormal(math.log(50.0), 0.5, 5000), g.lognormal(math.log(50.0), 0.5, 5000))
     g = rng(141)
-    add("normal_small_shift_1e4v1e4", "N(0.03,1) vs N(0,1), 10000 per side",
-        g.normal(0.03, 1, 10000), g.normal(0, 1, 10000))
+    add("normal_small_shift_1e4v1e4", "N(0.05,1) vs N(0,1), 10000 per side",
+        g.normal(0.05, 1, 10000), g.normal(0, 1, 10000))
 
     # --- sign / scale / tails ------------------------------------------------
     g = rng(142)
@@ -276,6 +276,69 @@ def hodges_lehmann_rational(x: list[float], y: list[float]) -> float:
     n = len(d)
     m = d[n // 2] if n % 2 else (d[n // 2 - 1] + d[n // 2]) / 2
     return float(m)  # Fraction -> float is correctly rounded
+
+
+def ks_perm_exact(x: list[float], y: list[float]) -> list[dict]:
+    """Exact permutation p-values of the two-sample KS statistics, conditional
+    on the observed ties, by lattice-path counting with Python integers.
+
+    Independent check for R's psmirnov(exact = TRUE) and scipy's exact mode.
+    D is evaluated only at the ends of tie groups (as R does).  Statistics are
+    the exact rationals rounded once to double:
+      greater: max(F_x - F_y), less: max(F_y - F_x), two-sided: max |F_x - F_y|.
+    """
+    nx, ny = len(x), len(y)
+    pooled = sorted([(v, 0) for v in x] + [(v, 1) for v in y])
+    vals = [v for v, _ in pooled]
+    n = nx + ny
+    # checkpoint k (number of observations placed) is a tie-group end
+    check = [False] * (n + 1)
+    for k in range(1, n + 1):
+        check[k] = k == n or vals[k] != vals[k - 1]
+    # observed scaled statistic s = i*ny - j*nx = nx*ny*(F_x - F_y)
+    i = j = 0
+    smax, smin = 0, 0
+    for k, (_, t) in enumerate(pooled, start=1):
+        if t == 0:
+            i += 1
+        else:
+            j += 1
+        if check[k]:
+            s = i * ny - j * nx
+            smax, smin = max(smax, s), min(smin, s)
+    obs = {"greater": smax, "less": -smin, "two-sided": max(smax, -smin)}
+
+    def count_inside(ok) -> int:
+        # number of paths whose scaled statistic is strictly "inside" at every checkpoint
+        row = [0] * (ny + 1)  # row[j] = paths to (i, j)
+        for ii in range(nx + 1):
+            new = [0] * (ny + 1)
+            for jj in range(ny + 1):
+                if ii == 0 and jj == 0:
+                    c = 1
+                else:
+                    c = (row[jj] if ii > 0 else 0) + (new[jj - 1] if jj > 0 else 0)
+                k = ii + jj
+                if k > 0 and check[k] and not ok(ii * ny - jj * nx):
+                    c = 0
+                new[jj] = c
+            row = new
+        return row[ny]
+
+    total = math.comb(n, nx)
+    out = []
+    for alt in ALTS:
+        o = obs[alt]
+        if alt == "greater":
+            inside = count_inside(lambda s: s < o)
+        elif alt == "less":
+            inside = count_inside(lambda s: -s < o)
+        else:
+            inside = count_inside(lambda s: abs(s) < o)
+        out.append({"alternative": alt,
+                    "statistic": float(Fraction(o, nx * ny)),
+                    "p_value": float(Fraction(total - inside, total))})
+    return out
 
 
 def scipy_results(x: list[float], y: list[float]) -> dict:
@@ -361,6 +424,44 @@ T_ORDER = ("alternative", "conf_level", "statistic", "df", "p_value", "conf_int"
 KS_ORDER = ("alternative", "exact", "statistic", "p_value", "method", "error", "warnings")
 
 
+def consistency_notes(fc: dict, notes: list[str]) -> None:
+    """Cross-checks between the stored results; anything odd goes to `notes`."""
+    cid = fc["id"]
+    for w in fc["wilcox"]:
+        if "error" in w:
+            continue
+        if w["method"] == "exact" and w["estimate"] != fc["hl_exact"]:
+            notes.append(f"{cid}: R exact-path estimate {w['estimate']!r} != hl_exact {fc['hl_exact']!r}")
+    w_by = {(w["alternative"], w["exact"], w["correct"]): w
+            for w in fc["wilcox"] if w["conf_level"] == 0.95}
+    for m in fc["scipy"]["mannwhitneyu"]:
+        if m["method"] != "asymptotic" or "error" in m:
+            continue
+        r = w_by[(m["alternative"], False, m["use_continuity"])]
+        rr = r.get("no_conf_int", r)
+        if rr.get("statistic") != m["statistic"]:
+            notes.append(f"{cid}: scipy U {m['statistic']} != R W {rr.get('statistic')}")
+        a, b = m["p_value"], rr.get("p_value")
+        if (a is None) != (b is None) or (a is not None and abs(a - b) > 1e-12 * max(abs(a), abs(b))):
+            notes.append(f"{cid}: MWU {m['alternative']} cont={m['use_continuity']}: "
+                         f"scipy p={a!r} vs R p={b!r}")
+    for kp in fc.get("ks_perm_exact", []):
+        for k in fc["ks"]:
+            if k["alternative"] != kp["alternative"] or k.get("method") != "exact":
+                continue
+            a, b = k["p_value"], kp["p_value"]
+            if abs(a - b) > 1e-8 * max(a, b):
+                notes.append(f"{cid}: R ks exact {k['alternative']} (exact={k['exact']}) "
+                             f"p={a!r} vs lattice-count p={b!r}")
+        for k in fc["scipy"]["ks_2samp"]:
+            if k["alternative"] != kp["alternative"] or k["method"] != "exact" or "error" in k:
+                continue
+            a, b = k["p_value"], kp["p_value"]
+            if a is None or abs(a - b) > 1e-8 * max(a, b):
+                notes.append(f"{cid}: scipy ks_2samp exact {k['alternative']} "
+                             f"p={a!r} vs lattice-count p={b!r} {k['warnings']}")
+
+
 def main() -> int:
     t_start = time.time()
     cases = build_cases()
@@ -400,6 +501,7 @@ def main() -> int:
             if hq != hl:
                 notes.append(f"{c['id']}: HL of exact rational diffs {hq!r} != HL of double diffs {hl!r}")
         sp = scipy_results(c["x"], c["y"])
+        ksp = ks_perm_exact(c["x"], c["y"]) if len(c["x"]) * len(c["y"]) < 10000 else None
         t_py += time.time() - t1
 
         fc = {
@@ -416,7 +518,10 @@ def main() -> int:
                    for i, e in enumerate(rc["ks"])],
             "scipy": sp,
         }
+        if ksp is not None:
+            fc["ks_perm_exact"] = ksp
         final_cases.append(fc)
+        consistency_notes(fc, notes)
 
     header = {
         "generator": "tests/data/stats/make_reference.py + make_reference.R "

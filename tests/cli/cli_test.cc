@@ -1,0 +1,129 @@
+// Runs the real `augur` binary: the CLI contract of issue #2 (JSON out, exit code 2 and a
+// one-line error on bad input).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string out, err;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Arguments are fixed strings from this file, never external input.
+Run Augur(const std::string& args, const std::string& stdin_text) {
+  char dir_template[] = "/tmp/augur_cli_test_XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  std::ofstream(dir + "/in") << stdin_text;
+  const std::string cmd = std::string(AUGUR_BINARY) + " " + args + " < " + dir + "/in > " + dir +
+                          "/out 2> " + dir + "/err";
+  const int status = std::system(cmd.c_str());
+  Run r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(dir + "/out"), Slurp(dir + "/err")};
+  std::system(("rm -rf " + dir).c_str());
+  return r;
+}
+
+const char* kDoc = R"({"x":[19,22,16,29,24],"y":[20,11,17,12]})";
+
+TEST(Cli, MannWhitneyContract) {
+  auto r = Augur("stats mann-whitney", kDoc);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  // R: wilcox.test(x, y, conf.int = TRUE): W = 17, p = 0.1111111, CI [-1, 17], estimate 7.
+  EXPECT_EQ(j["statistic"], 17.0);
+  EXPECT_NEAR(j["p_value"].get<double>(), 1.0 / 9.0, 1e-15);
+  EXPECT_EQ(j["method"], "exact");
+  EXPECT_EQ(j["estimate"], 7.0);
+  EXPECT_EQ(j["conf_int"], nlohmann::json::array({-1.0, 17.0}));
+  EXPECT_EQ(j["conf_level"], 0.95);
+  EXPECT_EQ(j["n_x"], 5);
+  EXPECT_EQ(j["n_y"], 4);
+}
+
+TEST(Cli, MannWhitneyFlags) {
+  auto r = Augur("stats mann-whitney --alternative greater --method asymptotic --no-correct "
+                 "--conf-level 0.9", kDoc);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["method"], "asymptotic");
+  EXPECT_TRUE(j["conf_int"][1].is_null());  // one-sided: the open end is null
+  EXPECT_EQ(j["conf_level"], 0.9);
+  // scipy.stats.mannwhitneyu(x, y, alternative="greater", method="asymptotic",
+  // use_continuity=False).pvalue = 0.04320536648685
+  EXPECT_NEAR(j["p_value"].get<double>(), 0.0432053664868500, 1e-12);
+}
+
+TEST(Cli, WelchAndKsShapes) {
+  auto w = Augur("stats welch-t", kDoc);
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  auto jw = nlohmann::json::parse(w.out);
+  EXPECT_NEAR(jw["p_value"].get<double>(), 0.0567509259218757, 1e-12);  // R t.test
+  EXPECT_EQ(jw["conf_int"].size(), 2u);
+  auto k = Augur("stats ks", kDoc);
+  ASSERT_EQ(k.exit_code, 0) << k.err;
+  auto jk = nlohmann::json::parse(k.out);
+  EXPECT_NEAR(jk["p_value"].get<double>(), 0.285714285714285, 1e-12);  // R ks.test
+  EXPECT_FALSE(jk.contains("conf_int"));
+}
+
+TEST(Cli, BadInputExitsTwoWithOneLine) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"stats mann-whitney", "{\"x\":[1,2,"},                       // truncated JSON
+      {"stats mann-whitney", "{\"x\":[1,2]}"},                      // missing y
+      {"stats mann-whitney", "{\"x\":[],\"y\":[1]}"},               // empty sample
+      {"stats mann-whitney", "{\"x\":[1,\"NaN\"],\"y\":[1]}"},      // NaN rejected
+      {"stats mann-whitney", "{\"x\":[1,\"abc\"],\"y\":[1]}"},      // not a number
+      {"stats mann-whitney --alternative bigger", kDoc},            // bad flag value
+      {"stats mann-whitney --conf-level 2", kDoc},
+      {"stats mann-whitney --confidence 0.9", kDoc},                // unknown flag
+      {"stats welch-t", "{\"x\":[1],\"y\":[1,2]}"},
+      {"stats t-test", kDoc},                                       // unknown test
+      {"statz", kDoc},
+  };
+  for (auto [args, input] : cases) {
+    auto r = Augur(args, input);
+    EXPECT_EQ(r.exit_code, 2) << args << " " << input;
+    EXPECT_TRUE(r.out.empty()) << args;
+    ASSERT_FALSE(r.err.empty()) << args;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  }
+}
+
+TEST(Cli, NonFiniteCanBeDropped) {
+  auto r = Augur("stats mann-whitney --non-finite drop",
+                 R"({"x":[1.5,"NaN",3.2,4.4,"+Inf",null],"y":[0.1,2.2,0.7]})");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["n_x"], 3);
+  EXPECT_EQ(j["statistic"], 8.0);
+}
+
+TEST(Cli, HelpDescribesEveryFlag) {
+  auto top = Augur("--help", "");
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("stats"), std::string::npos);
+  auto mw = Augur("stats mann-whitney --help", "");
+  EXPECT_EQ(mw.exit_code, 0);
+  for (const char* flag : {"--alternative", "--method", "--no-correct", "--conf-level",
+                           "--non-finite", "--input"}) {
+    EXPECT_NE(mw.out.find(flag), std::string::npos) << flag;
+  }
+  auto typo = Augur("stats mann-whitney --alternatve less", kDoc);
+  EXPECT_NE(typo.err.find("did you mean '--alternative'"), std::string::npos) << typo.err;
+}
+
+}  // namespace
