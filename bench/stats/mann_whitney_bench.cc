@@ -3,7 +3,10 @@
 // uses, so the figures can be set side by side in one run).
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "augur/stats/hodges_lehmann.h"
@@ -16,7 +19,25 @@ struct Data {
   std::vector<double> x, y;
 };
 
+// With AUGUR_BENCH_DATA=<prefix>, reads <prefix>.<n>.f64: n float64 values of x then n of y
+// (little-endian, as numpy's tofile writes them), so bench/compare_scipy_r.py can time scipy,
+// R and Augur on identical data.
+bool ReadData(size_t n, Data* d) {
+  const char* prefix = std::getenv("AUGUR_BENCH_DATA");
+  if (prefix == nullptr) return false;
+  const std::string path = std::string(prefix) + "." + std::to_string(n) + ".f64";
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  d->x.resize(n);
+  d->y.resize(n);
+  const bool ok = std::fread(d->x.data(), 8, n, f) == n && std::fread(d->y.data(), 8, n, f) == n;
+  std::fclose(f);
+  return ok;
+}
+
 Data MakeData(size_t n) {
+  Data from_file;
+  if (ReadData(n, &from_file)) return from_file;
   std::mt19937_64 rng(20261122);
   std::lognormal_distribution<double> base(3.0, 0.4), canary(3.02, 0.4);
   Data d{std::vector<double>(n), std::vector<double>(n)};

@@ -11,12 +11,10 @@ namespace augur::stats {
 Result<double> CommonLanguageEffectSize(std::span<const double> x_in,
                                         std::span<const double> y_in,
                                         NonFinitePolicy non_finite) {
-  auto x = CleanSample(x_in, "x", non_finite);
+  auto x = internal::SortedSample(x_in, "x", non_finite);
   if (!x) return x.error();
-  auto y = CleanSample(y_in, "y", non_finite);
+  auto y = internal::SortedSample(y_in, "y", non_finite);
   if (!y) return y.error();
-  internal::SortFinite(*x);
-  internal::SortFinite(*y);
   const auto rs = internal::ComputeRankSum(*x, *y);
   const double m = static_cast<double>(x->size()), n = static_cast<double>(y->size());
   return (static_cast<double>(rs.twice_rank_sum_x) - m * (m + 1)) / (2 * m * n);

@@ -69,14 +69,12 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
   if (opt.conf_int) {
     if (auto st = CheckConfLevel(opt.conf_level); !st) return st.error();
   }
-  auto xs = CleanSample(x_in, "x", opt.non_finite);
+  auto xs = internal::SortedSample(x_in, "x", opt.non_finite);
   if (!xs) return xs.error();
-  auto ys = CleanSample(y_in, "y", opt.non_finite);
+  auto ys = internal::SortedSample(y_in, "y", opt.non_finite);
   if (!ys) return ys.error();
-  std::vector<double>& x = *xs;
-  std::vector<double>& y = *ys;
-  internal::SortFinite(x);
-  internal::SortFinite(y);
+  const std::vector<double>& x = *xs;
+  const std::vector<double>& y = *ys;
 
   MannWhitneyResult res;
   const uint64_t m = x.size(), n = y.size(), mn = m * n;

@@ -172,7 +172,8 @@ TEST_P(ReferenceCase, KsMatchesR) {
     auto r = KolmogorovSmirnov(xs, ys, o);
     ASSERT_TRUE(r.has_value()) << where << ": " << r.error().message;
     EXPECT_EQ(r->exact, e.at("method") == "exact") << where;
-    EXPECT_TRUE(RelClose(r->statistic, e.at("statistic").get<double>(), 1e-12)) << where;
+    // Augur computes D exactly from integer counts; R leaves noise such as 5.6e-17 for 0.
+    EXPECT_NEAR(r->statistic, e.at("statistic").get<double>(), 1e-12) << where;
     double ref = e.at("p_value").get<double>();
     // R's exact path is wrong for "less" with ties and loses digits at small p (see
     // tests/data/stats/README.md); the fixture's permutation count is the ground truth.
@@ -181,11 +182,13 @@ TEST_P(ReferenceCase, KsMatchesR) {
         if (g.at("alternative") == e.at("alternative")) ref = g.at("p_value").get<double>();
       }
     }
-    // R's asymptotic two-sided p is 1 - cdf: below ~1e-12 it has lost its digits (and it
-    // is 0 below 1e-16). scipy's "asymp" is another distribution (kstwo at round(n)), so the
-    // far tail of the limit series is checked in ks_test.cc instead.
-    if (!r->exact && ref < 1e-12) {
-      EXPECT_LT(r->p_value, 1e-12) << where;
+    // R's asymptotic two-sided p is 1 - cdf, so it carries an absolute error of ~1e-16 (and
+    // is 0 below that); Augur sums the upper-tail series. scipy's "asymp" is another
+    // distribution (kstwo at round(n)), so the far tail of the limit series is checked in
+    // ks_test.cc against scipy.special.kolmogorov instead.
+    if (!r->exact) {
+      EXPECT_TRUE(RelClose(r->p_value, ref, 1e-9) || std::fabs(r->p_value - ref) <= 1e-15)
+          << where << ": augur " << r->p_value << " vs R " << ref;
       continue;
     }
     ExpectP(r->p_value, ref, 1e-9, where);
