@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "stats/sort.h"
+
 namespace augur::stats {
 namespace {
 
@@ -32,9 +34,9 @@ struct Lattice {
 // Merges the sorted samples one tie block at a time. R evaluates the ECDF difference only
 // at the last element of each block of equal pooled values (`z[c(which(diff(sort(w)) != 0),
 // n.x + n.y)]`), which is also where the walk in ExactUpperTail must check the boundary.
-Lattice BuildLattice(std::vector<double> x, std::vector<double> y, Alternative alternative) {
-  std::sort(x.begin(), x.end());
-  std::sort(y.begin(), y.end());
+// REQUIRES: x and y sorted ascending.
+Lattice BuildLattice(const std::vector<double>& x, const std::vector<double>& y,
+                     Alternative alternative) {
   Lattice lat;
   lat.nx = x.size();
   lat.ny = y.size();
@@ -173,10 +175,10 @@ double KolmogorovUpperTail(double lambda) {
 
 Result<KsResult> KolmogorovSmirnov(std::span<const double> x, std::span<const double> y,
                                    const KsOptions& options) {
-  std::vector<double> x_storage, y_storage;
-  auto x_clean = CheckSample(x, "x", options.non_finite, &x_storage);
+  // Sorted copies: the caller's spans are never modified.
+  auto x_clean = internal::SortedSample(x, "x", options.non_finite);
   if (!x_clean) return x_clean.error();
-  auto y_clean = CheckSample(y, "y", options.non_finite, &y_storage);
+  auto y_clean = internal::SortedSample(y, "y", options.non_finite);
   if (!y_clean) return y_clean.error();
 
   const size_t nx = x_clean->size();
@@ -199,10 +201,7 @@ Result<KsResult> KolmogorovSmirnov(std::span<const double> x, std::span<const do
                            "method (the default picks it above nx * ny = 10000)");
   }
 
-  // Copies are sorted; the caller's spans are never modified.
-  const Lattice lat = BuildLattice(std::vector<double>(x_clean->begin(), x_clean->end()),
-                                   std::vector<double>(y_clean->begin(), y_clean->end()),
-                                   options.alternative);
+  const Lattice lat = BuildLattice(*x_clean, *y_clean, options.alternative);
   KsResult result;
   result.n_x = nx;
   result.n_y = ny;
