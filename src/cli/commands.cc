@@ -10,6 +10,8 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
       {"stats", "two-sample tests on JSON samples: mann-whitney, welch-t, ks, hodges-lehmann, "
                 "describe", &RunStats},
+      {"judge", "judge canary against baseline series with an analysis model (Augur or Kayenta)",
+       &RunJudge},
   };
   return kCommands;
 }

@@ -26,6 +26,8 @@ const std::vector<Command>& Commands();
 int RunAugur(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
              std::ostream& err);
 
+int RunJudge(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+             std::ostream& err);
 int RunStats(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
              std::ostream& err);
 

@@ -24,6 +24,8 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"notifiers", {"core"}},
     {"analysis", {"core", "judge", "stats", "sources"}},
     {"rollout", {"core", "analysis", "judge", "stats", "routers", "notifiers"}},
+    {"contracts", {"core", "judge", "stats"}},
+    {"config", {"core", "judge", "contracts"}},
     {"cli", {"*"}},
     {"app", {"*"}},
 };
@@ -31,6 +33,8 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
 // Third-party headers a part may use; public headers may use none of these.
 const std::map<std::string, std::set<std::string>> kThirdParty = {
     {"stats", {"boost", "Eigen"}},
+    {"contracts", {"nlohmann"}},
+    {"config", {"nlohmann", "yaml-cpp"}},
 };
 const std::set<std::string> kKnownThirdParty = {"boost", "Eigen", "nlohmann", "httplib.h",
                                                 "prometheus", "yaml-cpp", "sqlite3.h"};

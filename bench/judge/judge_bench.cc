@@ -1,0 +1,48 @@
+// Judging a 20-metric model with 2 x 1,000 points per metric, in Augur mode and in Kayenta
+// mode (whose root finder re-ranks the data at every step, as Kayenta's does).
+#include <benchmark/benchmark.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "augur/judge/judge.h"
+
+namespace {
+
+using augur::judge::MetricPair;
+using augur::judge::Model;
+
+struct Fixture {
+  Model model;
+  std::vector<MetricPair> pairs;
+};
+
+Fixture Make(augur::judge::Mode mode) {
+  Fixture f;
+  f.model.mode = mode;
+  std::mt19937_64 rng(2026);
+  for (int i = 0; i < 20; ++i) {
+    augur::judge::MetricConfig m;
+    m.name = "metric-" + std::to_string(i);
+    m.groups = {"group-" + std::to_string(i % 4)};
+    m.conf_level = mode == augur::judge::Mode::kKayenta ? 0.98 : 0.95;
+    f.model.metrics.push_back(m);
+    std::lognormal_distribution<double> base(3.0, 0.4), canary(3.0 + (i % 5 == 0 ? 0.05 : 0.0), 0.4);
+    MetricPair p{m.name, {}, std::vector<double>(1000), std::vector<double>(1000)};
+    for (auto& v : p.control) v = base(rng);
+    for (auto& v : p.experiment) v = canary(rng);
+    f.pairs.push_back(std::move(p));
+  }
+  return f;
+}
+
+void BM_Judge20Metrics(benchmark::State& state) {
+  const Fixture f = Make(state.range(0) ? augur::judge::Mode::kKayenta : augur::judge::Mode::kAugur);
+  for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs));
+  state.SetLabel(state.range(0) ? "kayenta" : "augur");
+}
+
+}  // namespace
+
+BENCHMARK(BM_Judge20Metrics)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);

@@ -1,0 +1,43 @@
+// The judge: paired control (primary/baseline) and experiment (canary) series in, an
+// explained Judgement out. It knows nothing of Prometheus, HTTP or rollouts.
+//
+// Kayenta mode reproduces NetflixACAJudge (shared/reference/kayenta.md §1): preprocessing,
+// the Mann-Whitney classifier ladder, group scores and thresholds, label for label. Augur
+// mode is the default and is stricter about evidence: an exact Hodges-Lehmann interval and a
+// p-value per metric, effect floors, count metrics judged as counts, and Inconclusive when the
+// data cannot support a decision (never Pass because data was missing).
+// Judge is a pure function of its inputs (the Kayenta constant-series noise comes from
+// Model::seed); it is thread-safe and may run many judgements concurrently.
+#pragma once
+
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "augur/core/result.h"
+#include "augur/judge/model.h"
+#include "augur/judge/verdict.h"
+
+namespace augur::judge {
+
+// One metric's two series (Kayenta's MetricSetPair). NaN marks a missing point.
+struct MetricPair {
+  std::string name;
+  std::map<std::string, std::string> tags;
+  std::vector<double> control, experiment;
+};
+
+// Judges every pair against the model's metric of the same name. A pair naming no metric is
+// kInvalidArgument; a model metric with no pair is judged as having no data.
+Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs);
+
+// Kayenta's per-metric classifier (MannWhitneyClassifier.classify plus the judge's
+// preprocessing), exposed for conformance tests against Kayenta's own vectors.
+MetricResult ClassifyKayenta(const MetricConfig& metric, std::span<const double> control,
+                             std::span<const double> experiment, uint64_t seed);
+
+// Kayenta's roll-up (ScoringHelper + WeightedSumScorer + ThresholdScoreClassifier).
+void ScoreKayenta(const Model& model, Judgement* judgement);
+
+}  // namespace augur::judge

@@ -1,0 +1,346 @@
+#include "augur/stats/anomaly.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+
+#include "augur/stats/descriptive.h"
+
+namespace augur::stats {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kMadToSd = 1.4826;  // 1 / Phi^-1(3/4), as R's mad()
+// sqrt(pi / 2): the mean absolute deviation of a normal is sd sqrt(2 / pi).
+constexpr double kMeanAdToSd = 1.2533141373155003;
+constexpr double kRelativeScaleFloor = 1e-12;
+
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", v);
+  return buf;
+}
+
+Status ValidateOptions(const AnomalyOptions& o) {
+  if (!(o.mad_threshold > 0) || !std::isfinite(o.mad_threshold)) {
+    return InvalidArgument("anomaly mad_threshold must be finite and > 0, got " +
+                           Num(o.mad_threshold));
+  }
+  if (!(o.ewma_lambda > 0 && o.ewma_lambda <= 1)) {
+    return InvalidArgument("anomaly ewma_lambda must be in (0, 1], got " + Num(o.ewma_lambda));
+  }
+  if (!(o.ewma_L > 0)) {  // +inf is allowed: it switches the EWMA rule off
+    return InvalidArgument("anomaly ewma_L must be > 0, got " + Num(o.ewma_L));
+  }
+  if (!(o.cusum_k >= 0) || !std::isfinite(o.cusum_k)) {
+    return InvalidArgument("anomaly cusum_k must be finite and >= 0, got " + Num(o.cusum_k));
+  }
+  if (!(o.cusum_h > 0)) {
+    return InvalidArgument("anomaly cusum_h must be > 0, got " + Num(o.cusum_h));
+  }
+  return {};
+}
+
+struct Reference {
+  double center = 0;
+  double scale = 0;
+  ScaleSource source = ScaleSource::kMad;
+};
+
+// Median, and 1.4826 x the median of |x - median|, of an ascending non-empty sample, without
+// copying: the deviations below and above the median are two ascending runs that start at the
+// median, so their k-th smallest is a merge walk of n / 2 steps. The streaming scorer calls this
+// once per point, so avoiding the copy and sort of every window matters.
+Reference ReferenceFromSorted(std::span<const double> s) {
+  const size_t n = s.size();
+  Reference r;
+  r.center = PercentileSorted(s, 0.5);
+  const double m = r.center;
+  size_t right = static_cast<size_t>(std::lower_bound(s.begin(), s.end(), m) - s.begin());
+  size_t left = right;  // s[left - 1] is the next candidate below the median
+  const size_t k_hi = n / 2;  // the median deviation is rank k_hi (n odd) or mean of k_hi-1, k_hi
+  double prev = 0, cur = 0;
+  for (size_t k = 0; k <= k_hi; ++k) {
+    prev = cur;
+    const double down = left > 0 ? m - s[left - 1] : std::numeric_limits<double>::infinity();
+    const double up = right < n ? s[right] - m : std::numeric_limits<double>::infinity();
+    if (down <= up) {
+      cur = down;
+      --left;
+    } else {
+      cur = up;
+      ++right;
+    }
+  }
+  const double mad_raw = (n % 2 == 1) ? cur : 0.5 * (prev + cur);
+  r.scale = kMadToSd * mad_raw;
+  if (r.scale > 0) return r;
+  // MAD = 0: over half the values equal the median. Iglewicz & Hoaglin's fallback, the mean
+  // absolute deviation, still sees the minority that differs.
+  long double sum = 0;
+  for (double v : s) sum += std::fabs(v - m);
+  r.scale = kMeanAdToSd * static_cast<double>(sum / static_cast<long double>(n));
+  r.source = ScaleSource::kMeanAbsoluteDeviation;
+  if (r.scale > 0) return r;
+  // All values equal: no spread to measure. A tiny floor keeps z finite (so EWMA and CUSUM stay
+  // numbers) while any real departure still alarms; a point equal to the center has z = 0.
+  r.scale = kRelativeScaleFloor * std::max(1.0, std::fabs(m));
+  r.source = ScaleSource::kFloor;
+  return r;
+}
+
+// EWMA and CUSUM of z plus the severity rescaling: the part both scorers share.
+class Chart {
+ public:
+  Chart(const AnomalyOptions& o, AnomalyResult* out) : o_(o), out_(out) {
+    decay_sq_ = (1 - o.ewma_lambda) * (1 - o.ewma_lambda);
+    asymptotic_var_ = o.ewma_lambda / (2 - o.ewma_lambda);
+  }
+
+  // Adds the z of input index i and fills the per-point outputs at i.
+  void Add(size_t i, double z) {
+    ++t_;
+    ewma_ = o_.ewma_lambda * z + (1 - o_.ewma_lambda) * ewma_;
+    decay_pow_ *= decay_sq_;  // (1 - lambda)^(2t)
+    const double sigma = std::sqrt(asymptotic_var_ * (1 - decay_pow_));
+    up_ = std::max(0.0, up_ + z - o_.cusum_k);
+    down_ = std::max(0.0, down_ - z - o_.cusum_k);
+
+    const double t = o_.mad_threshold;
+    const double r_point = std::fabs(z);
+    // A rule switched off with an infinite limit contributes 0. sigma > 0 because t_ >= 1.
+    const double r_ewma = std::isinf(o_.ewma_L) ? 0 : t * std::fabs(ewma_) / (o_.ewma_L * sigma);
+    const double r_cusum = std::isinf(o_.cusum_h) ? 0 : t * std::max(up_, down_) / o_.cusum_h;
+    const double severity = std::max({r_point, r_ewma, r_cusum});
+
+    out_->z[i] = z;
+    out_->ewma[i] = ewma_;
+    out_->cusum_upper[i] = up_;
+    out_->cusum_lower[i] = down_;
+    out_->severity[i] = severity;
+    out_->score[i] = std::erf(severity / std::sqrt(2.0));  // 1 - P(|N(0,1)| > severity)
+    if (severity > max_severity_) {
+      max_severity_ = severity;
+      out_->max_score = out_->score[i];
+      out_->max_score_index = i;
+    }
+    if (severity > t) {
+      out_->alarm[i] = 1;
+      ++out_->alarm_count;
+      if (!out_->first_alarm_index) {
+        out_->first_alarm_index = i;
+        out_->first_alarm_rule = r_point > t   ? AnomalyRule::kPoint
+                                 : r_ewma > t  ? AnomalyRule::kEwma
+                                               : AnomalyRule::kCusum;
+        first_alarm_detail_ = Detail(out_->first_alarm_rule, z, sigma);
+      }
+    }
+    max_abs_z_ = std::max(max_abs_z_, r_point);
+  }
+
+  size_t count() const { return t_; }
+  double max_abs_z() const { return max_abs_z_; }
+  const std::string& first_alarm_detail() const { return first_alarm_detail_; }
+
+ private:
+  std::string Detail(AnomalyRule rule, double z, double sigma) const {
+    switch (rule) {
+      case AnomalyRule::kPoint:
+        return "point rule: robust z = " + Num(z) + ", limit +-" + Num(o_.mad_threshold);
+      case AnomalyRule::kEwma:
+        return "ewma rule: EWMA of z = " + Num(ewma_) + ", limit +-" + Num(o_.ewma_L * sigma);
+      case AnomalyRule::kCusum:
+        return std::string("cusum rule: ") + (up_ >= down_ ? "upper" : "lower") +
+               " CUSUM = " + Num(std::max(up_, down_)) + " > h = " + Num(o_.cusum_h);
+      case AnomalyRule::kNone:
+        break;
+    }
+    return "";
+  }
+
+  const AnomalyOptions& o_;
+  AnomalyResult* out_;
+  double decay_sq_ = 1, asymptotic_var_ = 0, decay_pow_ = 1;
+  double ewma_ = 0, up_ = 0, down_ = 0;
+  size_t t_ = 0;
+  double max_severity_ = -1;
+  double max_abs_z_ = 0;
+  std::string first_alarm_detail_;
+};
+
+void InitOutputs(size_t n, AnomalyResult* r) {
+  r->score.assign(n, kNaN);
+  r->severity.assign(n, kNaN);
+  r->z.assign(n, kNaN);
+  r->ewma.assign(n, kNaN);
+  r->cusum_upper.assign(n, kNaN);
+  r->cusum_lower.assign(n, kNaN);
+  r->alarm.assign(n, 0);
+}
+
+void WriteReason(const Chart& chart, const AnomalyOptions& o, AnomalyResult* r) {
+  std::string s;
+  if (chart.count() == 0) {
+    s = "nothing scored: " + std::to_string(r->valid_count) + " valid points, warmup needs " +
+        std::to_string(o.warmup);
+  } else if (r->first_alarm_index) {
+    s = "alarm: first at index " + std::to_string(*r->first_alarm_index) + " (" +
+        chart.first_alarm_detail() + "); " + std::to_string(r->alarm_count) + " of " +
+        std::to_string(chart.count()) + " scored points beyond limits";
+  } else {
+    s = "no alarm: max |robust z| " + Num(chart.max_abs_z()) + " (limit " +
+        Num(o.mad_threshold) + "), EWMA and CUSUM within limits over " +
+        std::to_string(chart.count()) + " scored points";
+  }
+  if (r->max_score_index) {
+    s += "; max score " + Num(r->max_score) + " at index " + std::to_string(*r->max_score_index);
+  }
+  if (r->missing_count > 0) s += "; " + std::to_string(r->missing_count) + " missing points skipped";
+  if (r->undefined_count > 0) {
+    s += "; " + std::to_string(r->undefined_count) + " points with a value <= 0 skipped (log ratio)";
+  }
+  if (r->scale_source == ScaleSource::kMeanAbsoluteDeviation) {
+    s += "; MAD = 0, scale from the mean absolute deviation";
+  } else if (r->scale_source == ScaleSource::kFloor) {
+    s += "; the reference has no spread, so any departure from " + Num(r->center) + " alarms";
+  }
+  r->reason = std::move(s);
+}
+
+}  // namespace
+
+const char* AnomalyRuleName(AnomalyRule rule) {
+  switch (rule) {
+    case AnomalyRule::kPoint: return "point";
+    case AnomalyRule::kEwma: return "ewma";
+    case AnomalyRule::kCusum: return "cusum";
+    case AnomalyRule::kNone: break;
+  }
+  return "none";
+}
+
+const char* ScaleSourceName(ScaleSource source) {
+  switch (source) {
+    case ScaleSource::kMeanAbsoluteDeviation: return "mean_absolute_deviation";
+    case ScaleSource::kFloor: return "floor";
+    case ScaleSource::kMad: break;
+  }
+  return "mad";
+}
+
+Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
+                                         std::span<const double> baseline,
+                                         const AnomalyOptions& options) {
+  if (canary.size() != baseline.size()) {
+    return InvalidArgument("canary has " + std::to_string(canary.size()) +
+                           " points but baseline has " + std::to_string(baseline.size()) +
+                           "; the series must be aligned");
+  }
+  if (Status st = ValidateOptions(options); !st) return st.error();
+
+  const size_t n = canary.size();
+  AnomalyResult r;
+  std::vector<double> d(n, kNaN);
+  for (size_t i = 0; i < n; ++i) {
+    const double c = canary[i], b = baseline[i];
+    if (!std::isfinite(c) || !std::isfinite(b)) {
+      ++r.missing_count;
+    } else if (options.transform == PairedTransform::kLogRatio) {
+      if (c > 0 && b > 0) {
+        d[i] = std::log(c / b);
+      } else {
+        ++r.undefined_count;
+      }
+    } else {
+      d[i] = c - b;
+    }
+  }
+  std::vector<double> reference;
+  reference.reserve(n);
+  for (double v : d) {
+    if (!std::isnan(v)) reference.push_back(v);
+  }
+  r.valid_count = reference.size();
+  if (reference.empty()) {
+    return InvalidArgument("no valid paired point among " + std::to_string(n) + " (" +
+                           std::to_string(r.missing_count) + " missing, " +
+                           std::to_string(r.undefined_count) + " <= 0 under log ratio)");
+  }
+  if (options.warmup > 0 && options.warmup < reference.size()) reference.resize(options.warmup);
+  std::sort(reference.begin(), reference.end());
+  const Reference ref = ReferenceFromSorted(reference);
+  r.center = ref.center;
+  r.scale = ref.scale;
+  r.scale_source = ref.source;
+  r.reference_count = reference.size();
+
+  InitOutputs(n, &r);
+  Chart chart(options, &r);
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isnan(d[i])) chart.Add(i, (d[i] - ref.center) / ref.scale);
+  }
+  WriteReason(chart, options, &r);
+  return r;
+}
+
+Result<AnomalyResult> ScoreSeriesAnomaly(std::span<const double> series,
+                                         const AnomalyOptions& options) {
+  if (Status st = ValidateOptions(options); !st) return st.error();
+  if (options.window < 2) {
+    return InvalidArgument("anomaly window must be >= 2, got " + std::to_string(options.window));
+  }
+  if (options.warmup < 2 || options.warmup > options.window) {
+    return InvalidArgument("anomaly warmup must be in [2, window = " +
+                           std::to_string(options.window) + "], got " +
+                           std::to_string(options.warmup));
+  }
+  const size_t n = series.size();
+  const size_t w = options.window;
+  AnomalyResult r;
+  InitOutputs(n, &r);
+  Chart chart(options, &r);
+
+  // The trailing window twice: in arrival order (a ring, to know what leaves) and sorted (for
+  // the median and MAD). Sorted insert/erase is a memmove of at most `window` doubles, far
+  // cheaper than re-sorting per point.
+  std::vector<double> ring(w), sorted;
+  sorted.reserve(w + 1);
+  size_t head = 0;  // ring index of the oldest value once the ring is full
+  Reference ref;
+  for (size_t i = 0; i < n; ++i) {
+    const double x = series[i];
+    if (!std::isfinite(x)) {
+      ++r.missing_count;
+      continue;
+    }
+    ++r.valid_count;
+    if (sorted.size() >= options.warmup) {
+      ref = ReferenceFromSorted(sorted);
+      chart.Add(i, (x - ref.center) / ref.scale);
+      r.center = ref.center;
+      r.scale = ref.scale;
+      r.scale_source = ref.source;
+      r.reference_count = sorted.size();
+    } else {
+      r.score[i] = 0;  // not enough history: no evidence either way
+      r.severity[i] = 0;
+    }
+    // Slide the window only after scoring, so that x is judged against the past alone.
+    if (sorted.size() == w) {
+      const double oldest = ring[head];
+      sorted.erase(std::lower_bound(sorted.begin(), sorted.end(), oldest));
+      ring[head] = x;
+      head = (head + 1) % w;
+    } else {
+      ring[sorted.size()] = x;
+    }
+    sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), x), x);
+  }
+  WriteReason(chart, options, &r);
+  return r;
+}
+
+}  // namespace augur::stats

@@ -1,0 +1,144 @@
+// Augur mode: evidence-based verdicts with effect floors, count tests and Inconclusive.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "augur/judge/judge.h"
+
+namespace augur::judge {
+namespace {
+
+std::vector<double> Lognormal(size_t n, double median_ms, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::lognormal_distribution<double> d(std::log(median_ms), 0.3);
+  std::vector<double> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+Model OneMetric(MetricConfig m) {
+  Model model;
+  model.metrics.push_back(std::move(m));
+  return model;
+}
+
+MetricConfig Latency() {
+  MetricConfig m;
+  m.name = "latency";
+  m.groups = {"latency"};
+  m.direction = Direction::kIncrease;
+  m.conf_level = 0.95;
+  m.min_samples = 10;
+  return m;
+}
+
+TEST(AugurMode, RealRegressionFailsWithNumbers) {
+  const auto base = Lognormal(300, 100, 1), canary = Lognormal(300, 130, 2);
+  auto j = Judge(OneMetric(Latency()), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  ASSERT_TRUE(j.has_value()) << j.error().message;
+  const auto& r = j->results[0];
+  EXPECT_EQ(r.classification, Classification::kHigh);
+  EXPECT_GT(r.ci_lower, 0);
+  EXPECT_LT(r.p_value, 1e-6);
+  EXPECT_NEAR(r.estimate, 30, 12);  // true median shift is 30 ms
+  EXPECT_NE(r.reason.find("latency increased"), std::string::npos) << r.reason;
+  EXPECT_EQ(j->outcome, Outcome::kFail);
+  EXPECT_EQ(r.experiment.count, 300u);
+  EXPECT_GT(r.experiment.p99, r.experiment.p90);
+}
+
+TEST(AugurMode, EffectFloorKeepsATinyShiftFromFailing) {
+  // +4 ms on a 5 ms baseline is +80%, but the floor says shifts under 5 ms do not matter.
+  std::vector<double> base(200), canary(200);
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> noise(0, 0.3);
+  for (size_t i = 0; i < 200; ++i) {
+    base[i] = 5 + noise(rng);
+    canary[i] = 9 + noise(rng);
+  }
+  MetricConfig m = Latency();
+  auto strict = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  EXPECT_EQ(strict->results[0].classification, Classification::kHigh);
+  m.abs_floor = 5;
+  auto floored = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  ASSERT_TRUE(floored.has_value());
+  EXPECT_EQ(floored->results[0].classification, Classification::kPass);
+  EXPECT_NE(floored->results[0].reason.find("within the effect floor"), std::string::npos);
+  EXPECT_EQ(floored->outcome, Outcome::kPass);
+}
+
+TEST(AugurMode, MissingDataIsNeverASilentPass) {
+  MetricConfig m = Latency();
+  const std::vector<double> nans(50, NAN), base = Lognormal(50, 100, 4);
+  auto j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, nans}});
+  ASSERT_TRUE(j.has_value());
+  EXPECT_EQ(j->results[0].classification, Classification::kInconclusive);
+  EXPECT_EQ(j->outcome, Outcome::kInconclusive);
+  m.no_data = NoDataPolicy::kFail;
+  j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, nans}});
+  EXPECT_EQ(j->outcome, Outcome::kFail);
+  // A metric of the model with no series at all is judged as having no data.
+  j = Judge(OneMetric(Latency()), std::vector<MetricPair>{});
+  EXPECT_EQ(j->outcome, Outcome::kInconclusive);
+}
+
+TEST(AugurMode, TooFewSamplesIsInconclusive) {
+  const std::vector<double> base = {100, 101, 99}, canary = {300, 310, 305};
+  auto j = Judge(OneMetric(Latency()), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  EXPECT_EQ(j->results[0].classification, Classification::kInconclusive);
+  EXPECT_NE(j->results[0].reason.find("too few samples"), std::string::npos);
+}
+
+TEST(AugurMode, ZeroInflatedErrorsAreJudgedAsCounts) {
+  // Kayenta issue #426: mostly-zero error series pass a rank test. 60 steps of 100 requests;
+  // the baseline has no errors, the canary 12 errors spread over six steps.
+  std::vector<double> req(60, 100), base_err(60, 0), canary_err(60, 0);
+  for (int i : {5, 17, 29, 41, 53}) canary_err[i] = i % 2 ? 2 : 1;
+  canary_err[10] = 2;
+  Model model;
+  MetricConfig requests;
+  requests.name = "requests";
+  requests.groups = {"traffic"};
+  requests.muted = true;
+  MetricConfig errors;
+  errors.name = "errors";
+  errors.groups = {"errors"};
+  errors.kind = MetricKind::kCount;
+  errors.exposure_metric = "requests";
+  errors.direction = Direction::kIncrease;
+  errors.conf_level = 0.95;
+  model.metrics = {requests, errors};
+  auto j = Judge(model, std::vector<MetricPair>{{"requests", {}, req, req}, {"errors", {}, base_err, canary_err}});
+  ASSERT_TRUE(j.has_value()) << j.error().message;
+  const auto& r = j->results[1];
+  EXPECT_EQ(r.classification, Classification::kHigh) << r.reason;
+  // Exact one-sided binomial: all 12 events on the canary with rho0 = 0.5 -> p = 0.5^12.
+  EXPECT_NEAR(r.p_value, std::pow(0.5, 12), 1e-15);
+}
+
+TEST(AugurMode, ThresholdRangeAndCriteria) {
+  MetricConfig m = Latency();
+  m.threshold_max = 90;
+  m.aggregate = "p99";
+  const auto base = Lognormal(200, 50, 5), canary = Lognormal(200, 50, 6);
+  auto j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  EXPECT_EQ(j->results[0].classification, Classification::kHigh);  // p99 of lognormal(median 50, sd .3) ~ 100
+  EXPECT_EQ(j->results[0].criterion, "thresholdRange.max");
+  m.threshold_max.reset();
+  m.criteria.push_back({Criterion::Op::kLessEqual, true, 10, "<=+10%"});
+  m.aggregate = "mean";
+  auto slower = Lognormal(200, 60, 7);
+  j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, slower}});
+  EXPECT_EQ(j->results[0].classification, Classification::kHigh);
+  EXPECT_NE(j->results[0].reason.find("<=+10%"), std::string::npos);
+}
+
+TEST(AugurMode, UnknownSeriesIsAnError) {
+  auto j = Judge(OneMetric(Latency()), std::vector<MetricPair>{{"cpu", {}, {1}, {1}}});
+  ASSERT_FALSE(j.has_value());
+  EXPECT_NE(j.error().message.find("no metric named 'cpu'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace augur::judge
