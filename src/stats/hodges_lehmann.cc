@@ -85,8 +85,9 @@ double Select(const Matrix& mat, uint64_t k) {
     // the target's relative position with high probability (Floyd & Rivest 1975).
     // s samples and a +-3 sqrt(s) bracket: the bracket misses with probability ~3e-3 and
     // keeps ~6/sqrt(s) of the candidates (5% at s = 16384: 1e12 candidates take five passes).
-    // Small problems take fewer samples, since sampling costs O(s log m) per pass.
-    const size_t s = static_cast<size_t>(std::clamp<uint64_t>(candidates / 256, 1024, 16384));
+    // s grows with m + n so that sorting the sample (O(s log s)) stays below the O(m + n)
+    // counting sweep of a pass: small problems take 256 samples, large ones 16384.
+    const size_t s = std::min<size_t>(std::clamp<size_t>((m + n) / 8, 256, 16384), candidates);
     sample.clear();
     for (size_t r = 0; r < s; ++r) {
       const uint64_t idx = rng.Below(candidates);

@@ -69,12 +69,8 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
   if (opt.conf_int) {
     if (auto st = CheckConfLevel(opt.conf_level); !st) return st.error();
   }
-  auto xs = internal::SortedSample(x_in, "x", opt.non_finite);
-  if (!xs) return xs.error();
-  auto ys = internal::SortedSample(y_in, "y", opt.non_finite);
-  if (!ys) return ys.error();
-  const std::vector<double>& x = *xs;
-  const std::vector<double>& y = *ys;
+  std::vector<double> x, y;
+  if (auto st = internal::SortedSamples(x_in, y_in, opt.non_finite, &x, &y); !st) return st.error();
 
   MannWhitneyResult res;
   const uint64_t m = x.size(), n = y.size(), mn = m * n;
