@@ -126,4 +126,49 @@ TEST(Cli, HelpDescribesEveryFlag) {
   EXPECT_NE(typo.err.find("did you mean '--alternative'"), std::string::npos) << typo.err;
 }
 
+std::string Repo(const std::string& rel) { return std::string(AUGUR_SOURCE_DIR) + "/" + rel; }
+
+TEST(Cli, JudgeGoldenSignalsExplainsTheFailure) {
+  auto r = Augur("judge --config " + Repo("models/http-golden-signals.yaml") + " --data " +
+                     Repo("deploy/examples/golden-signals-series.json") + " --exit-code",
+                 "");
+  EXPECT_EQ(r.exit_code, 3) << r.err;  // fail
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["verdict"], "fail");
+  EXPECT_NE(j["reason"].get<std::string>().find("errors"), std::string::npos);
+  for (const auto& m : j["metrics"]) {
+    EXPECT_TRUE(m.contains("conf_int") && m.contains("p_value") && m.contains("canary") &&
+                m.contains("baseline") && m.contains("criterion"))
+        << m.dump();
+    if (m["name"] == "errors") {
+      EXPECT_EQ(m["classification"], "High");
+    }
+    if (m["name"] == "latency-p50") {
+      EXPECT_EQ(m["classification"], "Pass");
+    }
+  }
+}
+
+TEST(Cli, JudgeKayentaRemoteRequest) {
+  auto r = Augur("judge --kayenta-request " + Repo("deploy/examples/kayenta-remote-judge-request.json"), "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["judgeName"], "NetflixACAJudge-v1.0");
+  EXPECT_EQ(j["results"][0]["classification"], "High");  // Kayenta ClassifierSuite/02 data
+  // groups errors 50 (Pass), latency 30 (High), system 20 (Pass) -> 70: Marginal.
+  EXPECT_EQ(j["score"]["score"], 70.0);
+  EXPECT_EQ(j["score"]["classification"], "Marginal");
+}
+
+TEST(Cli, JudgeBadInputNamesThePath) {
+  auto r = Augur("judge --config " + Repo("models/http-golden-signals.yaml") + " --data -",
+                 R"({"metrics":[{"name":"errors","canary":[1,"x"],"baseline":[0]}]})");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("metrics[0].canary[1]"), std::string::npos) << r.err;
+  auto u = Augur("judge --config " + Repo("models/http-golden-signals.yaml") + " --data -",
+                 R"({"metrics":[{"name":"cpu","canary":[1],"baseline":[0]}]})");
+  EXPECT_EQ(u.exit_code, 2);
+  EXPECT_NE(u.err.find("no metric named 'cpu'"), std::string::npos) << u.err;
+}
+
 }  // namespace
