@@ -18,7 +18,9 @@ const std::vector<FlagSpec> kFlags = {
     {"config", "FILE", "analysis model: Augur YAML/JSON model or a Kayenta canary config", ""},
     {"data", "FILE", "series: Kayenta metricSetPairList JSON or Augur {\"metrics\": [...]} JSON "
                      "(- for stdin)", ""},
-    {"mode", "kayenta|augur", "override the model's mode", ""},
+    {"mode", "kayenta|augur|sequential",
+     "override the model's mode (sequential: a single look; the daemon and replay carry its "
+     "state across checks)", ""},
     {"pass", "SCORE", "pass threshold (0-100), overriding the model", ""},
     {"marginal", "SCORE", "marginal threshold (0-100), overriding the model", ""},
     {"format", "augur|kayenta", "output shape: Augur's judgement or Kayenta's CanaryJudgeResult "
@@ -95,7 +97,8 @@ int RunJudge(const std::vector<std::string>& args, std::istream& in, std::ostrea
     const std::string mode = a->Get("mode");
     if (mode == "kayenta") model.mode = judge::Mode::kKayenta;
     else if (mode == "augur") model.mode = judge::Mode::kAugur;
-    else { err << prefix << "unknown mode '" << mode << "' (expected kayenta or augur)\n"; return kExitBadInput; }
+    else if (mode == "sequential") model.mode = judge::Mode::kSequential;
+    else { err << prefix << "unknown mode '" << mode << "' (expected kayenta, augur or sequential)\n"; return kExitBadInput; }
     kayenta_format = model.mode == judge::Mode::kKayenta && !a->Has("kayenta-request") ? true : kayenta_format;
   }
   for (const char* t : {"pass", "marginal"}) {

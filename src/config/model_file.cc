@@ -131,7 +131,7 @@ judge::Model Native(const YAML::Node& doc) {
   const YAML::Node spec = doc["spec"];
   if (!spec) Fail("spec", "is required");
   OnlyKeys(spec, "spec", {"mode", "thresholds", "groupWeights", "defaults", "metrics", "seed"});
-  if (spec["mode"]) model.mode = Enum<judge::Mode>(spec["mode"], "spec.mode", {{"augur", judge::Mode::kAugur}, {"kayenta", judge::Mode::kKayenta}});
+  if (spec["mode"]) model.mode = Enum<judge::Mode>(spec["mode"], "spec.mode", {{"augur", judge::Mode::kAugur}, {"kayenta", judge::Mode::kKayenta}, {"sequential", judge::Mode::kSequential}});
   if (spec["thresholds"]) {
     OnlyKeys(spec["thresholds"], "spec.thresholds", {"pass", "marginal"});
     if (spec["thresholds"]["pass"]) model.thresholds.pass = Number(spec["thresholds"]["pass"], "spec.thresholds.pass");

@@ -8,7 +8,14 @@
 
 namespace augur::judge {
 
-const char* ModeName(Mode mode) { return mode == Mode::kKayenta ? "kayenta" : "augur"; }
+const char* ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kKayenta: return "kayenta";
+    case Mode::kAugur: return "augur";
+    case Mode::kSequential: return "sequential";
+  }
+  return "augur";
+}
 
 const char* ClassificationName(Classification c) {
   switch (c) {
@@ -78,6 +85,10 @@ Status ValidateModel(const Model& model) {
 }
 
 Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs) {
+  if (model.mode == Mode::kSequential) {
+    SequentialState fresh;  // a single look: the first check of a new canary
+    return JudgeSequential(model, pairs, &fresh);
+  }
   if (auto st = ValidateModel(model); !st) return st.error();
   std::map<std::string, const MetricConfig*> by_name;
   for (const auto& m : model.metrics) by_name[m.name] = &m;

@@ -142,3 +142,46 @@ TEST(AugurMode, UnknownSeriesIsAnError) {
 
 }  // namespace
 }  // namespace augur::judge
+
+namespace augur::judge {
+namespace {
+
+TEST(SequentialMode, StateCarriesAcrossChecksAndDetectsARegression) {
+  Model model;
+  model.mode = Mode::kSequential;
+  MetricConfig m = Latency();
+  m.conf_level = 0.95;
+  model.metrics.push_back(m);
+  SequentialState state;
+  int failed_at = -1;
+  for (int check = 0; check < 20 && failed_at < 0; ++check) {
+    // 20% slower canary, 30 new points per side per check.
+    auto base = Lognormal(30, 100, 100 + check), canary = Lognormal(30, 120, 200 + check);
+    auto j = JudgeSequential(model, std::vector<MetricPair>{{"latency", {}, base, canary}}, &state);
+    ASSERT_TRUE(j.has_value()) << j.error().message;
+    if (j->outcome == Outcome::kFail) {
+      failed_at = check;
+      EXPECT_NE(j->results[0].reason.find("anytime-valid"), std::string::npos) << j->results[0].reason;
+      EXPECT_GT(j->results[0].estimate, 0);
+    }
+  }
+  EXPECT_GE(failed_at, 0) << "a 20% regression must be caught within 20 checks";
+  EXPECT_EQ(state.values.size(), 1u);
+  EXPECT_GE(state.values.begin()->second.checks, static_cast<uint64_t>(failed_at + 1));
+}
+
+TEST(SequentialMode, NullCanaryPassesEveryCheck) {
+  Model model;
+  model.mode = Mode::kSequential;
+  model.metrics.push_back(Latency());
+  SequentialState state;
+  for (int check = 0; check < 20; ++check) {
+    auto base = Lognormal(30, 100, 300 + check), canary = Lognormal(30, 100, 400 + check);
+    auto j = JudgeSequential(model, std::vector<MetricPair>{{"latency", {}, base, canary}}, &state);
+    ASSERT_TRUE(j.has_value());
+    EXPECT_NE(j->outcome, Outcome::kFail) << "check " << check << ": " << j->results[0].reason;
+  }
+}
+
+}  // namespace
+}  // namespace augur::judge

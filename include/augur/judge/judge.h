@@ -18,6 +18,7 @@
 #include "augur/core/result.h"
 #include "augur/judge/model.h"
 #include "augur/judge/verdict.h"
+#include "augur/stats/sequential.h"
 
 namespace augur::judge {
 
@@ -31,6 +32,21 @@ struct MetricPair {
 // Judges every pair against the model's metric of the same name. A pair naming no metric is
 // kInvalidArgument; a model metric with no pair is judged as having no data.
 Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs);
+
+// Sequential mode's running state, one test per metric and tag set. The caller keeps it
+// between checks (the daemon in memory, replay in its loop); a fresh state starts a canary.
+struct SequentialState {
+  std::map<std::string, stats::MsprtState> values;
+  std::map<std::string, stats::CountTestState> counts;
+};
+
+// One check of sequential mode: `new_data` holds only the points that arrived since the
+// previous check; `state` accumulates them. A metric fails once its always-valid test
+// rejects at level 1 - conf_level in the bad direction and the estimated shift exceeds the
+// effect floors; until then it passes ("no evidence so far"), or is Inconclusive while a
+// side has fewer than min_samples points in all.
+Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair> new_data,
+                                  SequentialState* state);
 
 // Kayenta's per-metric classifier (MannWhitneyClassifier.classify plus the judge's
 // preprocessing), exposed for conformance tests against Kayenta's own vectors.

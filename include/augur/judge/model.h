@@ -19,6 +19,10 @@ namespace augur::judge {
 enum class Mode {
   kKayenta,  // NetflixACAJudge reproduced: Mann-Whitney CI outside +-tolerance*|estimate|
   kAugur,    // exact HL interval, p-value, effect floors, count tests, Inconclusive
+  // Anytime-valid tests (mixture SPRT for values, Beta-mixture Bayes factor for counts) whose
+  // state is carried from check to check, so judging every minute keeps the false-fail rate
+  // at 1 - conf_level over the whole canary (see JudgeSequential).
+  kSequential,
 };
 
 enum class Direction { kIncrease, kDecrease, kEither };  // which change is bad
