@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+#include <sstream>
+#include <deque>
 #include <limits>
 #include <string>
 
@@ -19,9 +20,10 @@ constexpr double kMeanAdToSd = 1.2533141373155003;
 constexpr double kRelativeScaleFloor = 1e-12;
 
 std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
+  std::ostringstream out;
+  out.precision(3);
+  out << v;
+  return out.str();
 }
 
 Status ValidateOptions(const AnomalyOptions& o) {
@@ -60,7 +62,7 @@ Reference ReferenceFromSorted(std::span<const double> s) {
   r.center = PercentileSorted(s, 0.5);
   const double m = r.center;
   size_t right = static_cast<size_t>(std::lower_bound(s.begin(), s.end(), m) - s.begin());
-  size_t left = right;  // s[left - 1] is the next candidate below the median
+  size_t left = right;        // s[left - 1] is the next candidate below the median
   const size_t k_hi = n / 2;  // the median deviation is rank k_hi (n odd) or mean of k_hi-1, k_hi
   double prev = 0, cur = 0;
   for (size_t k = 0; k <= k_hi; ++k) {
@@ -95,28 +97,44 @@ Reference ReferenceFromSorted(std::span<const double> s) {
 // EWMA and CUSUM of z plus the severity rescaling: the part both scorers share.
 class Chart {
  public:
+  // The statistics after one z, each rule's statistic rescaled so that its limit maps to T.
+  struct Step {
+    double z = 0, sigma = 0;
+    double r_point = 0, r_ewma = 0, r_cusum = 0;
+    double raw_severity() const { return std::max({r_point, r_ewma, r_cusum}); }
+  };
+
   Chart(const AnomalyOptions& o, AnomalyResult* out) : o_(o), out_(out) {
     decay_sq_ = (1 - o.ewma_lambda) * (1 - o.ewma_lambda);
     asymptotic_var_ = o.ewma_lambda / (2 - o.ewma_lambda);
   }
 
-  // Adds the z of input index i and fills the per-point outputs at i.
-  void Add(size_t i, double z) {
+  Step Update(double z) {
     ++t_;
-    ewma_ = o_.ewma_lambda * z + (1 - o_.ewma_lambda) * ewma_;
+    // The drift rules see z clipped to +-T: one outlier is the point rule's business, and
+    // unclipped it would hold the EWMA and CUSUM beyond their limits for ~|z| / k points.
+    const double zc = std::clamp(z, -o_.mad_threshold, o_.mad_threshold);
+    ewma_ = o_.ewma_lambda * zc + (1 - o_.ewma_lambda) * ewma_;
     decay_pow_ *= decay_sq_;  // (1 - lambda)^(2t)
-    const double sigma = std::sqrt(asymptotic_var_ * (1 - decay_pow_));
-    up_ = std::max(0.0, up_ + z - o_.cusum_k);
-    down_ = std::max(0.0, down_ - z - o_.cusum_k);
-
+    Step s;
+    s.z = z;
+    s.sigma = std::sqrt(asymptotic_var_ * (1 - decay_pow_));  // > 0 since t_ >= 1
+    up_ = std::max(0.0, up_ + zc - o_.cusum_k);
+    down_ = std::max(0.0, down_ - zc - o_.cusum_k);
     const double t = o_.mad_threshold;
-    const double r_point = std::fabs(z);
-    // A rule switched off with an infinite limit contributes 0. sigma > 0 because t_ >= 1.
-    const double r_ewma = std::isinf(o_.ewma_L) ? 0 : t * std::fabs(ewma_) / (o_.ewma_L * sigma);
-    const double r_cusum = std::isinf(o_.cusum_h) ? 0 : t * std::max(up_, down_) / o_.cusum_h;
-    const double severity = std::max({r_point, r_ewma, r_cusum});
+    s.r_point = std::fabs(z);
+    // A rule switched off with an infinite limit contributes 0.
+    s.r_ewma = std::isinf(o_.ewma_L) ? 0 : t * std::fabs(ewma_) / (o_.ewma_L * s.sigma);
+    s.r_cusum = std::isinf(o_.cusum_h) ? 0 : t * std::max(up_, down_) / o_.cusum_h;
+    return s;
+  }
 
-    out_->z[i] = z;
+  // Writes the outputs of input index i. `factor` (<= 1) deflates every rule alike: 1 for the
+  // paired scorer, T / max(T, recent max severity) for the series (see ScoreSeriesAnomaly).
+  void Record(size_t i, const Step& s, double factor) {
+    const double t = o_.mad_threshold;
+    const double severity = factor * s.raw_severity();
+    out_->z[i] = s.z;
     out_->ewma[i] = ewma_;
     out_->cusum_upper[i] = up_;
     out_->cusum_lower[i] = down_;
@@ -132,13 +150,24 @@ class Chart {
       ++out_->alarm_count;
       if (!out_->first_alarm_index) {
         out_->first_alarm_index = i;
-        out_->first_alarm_rule = r_point > t   ? AnomalyRule::kPoint
-                                 : r_ewma > t  ? AnomalyRule::kEwma
-                                               : AnomalyRule::kCusum;
-        first_alarm_detail_ = Detail(out_->first_alarm_rule, z, sigma);
+        out_->first_alarm_rule = factor * s.r_point > t  ? AnomalyRule::kPoint
+                                 : factor * s.r_ewma > t ? AnomalyRule::kEwma
+                                                         : AnomalyRule::kCusum;
+        first_alarm_detail_ = Detail(out_->first_alarm_rule, s);
+        if (factor < 1) {
+          first_alarm_detail_ +=
+              ", and " + Num(s.raw_severity() * factor / t) + " x the largest recent severity";
+        }
       }
     }
-    max_abs_z_ = std::max(max_abs_z_, r_point);
+    max_abs_z_ = std::max(max_abs_z_, s.r_point);
+  }
+
+  // Page's restart after a signal, for streams. Without it a trend that the trailing median
+  // lags behind feeds the CUSUM forever, its severity grows without bound and (through the
+  // novelty discount) hides everything else: NAB fell from 39-45 to 20-22.
+  void RestartCusumIfSignalled() {
+    if (std::max(up_, down_) > o_.cusum_h) up_ = down_ = 0;
   }
 
   size_t count() const { return t_; }
@@ -146,12 +175,13 @@ class Chart {
   const std::string& first_alarm_detail() const { return first_alarm_detail_; }
 
  private:
-  std::string Detail(AnomalyRule rule, double z, double sigma) const {
+  std::string Detail(AnomalyRule rule, const Step& s) const {
     switch (rule) {
       case AnomalyRule::kPoint:
-        return "point rule: robust z = " + Num(z) + ", limit +-" + Num(o_.mad_threshold);
+        return "point rule: robust z = " + Num(s.z) + ", limit +-" + Num(o_.mad_threshold);
       case AnomalyRule::kEwma:
-        return "ewma rule: EWMA of z = " + Num(ewma_) + ", limit +-" + Num(o_.ewma_L * sigma);
+        return "ewma rule: EWMA of clipped z = " + Num(ewma_) + ", limit +-" +
+               Num(o_.ewma_L * s.sigma);
       case AnomalyRule::kCusum:
         return std::string("cusum rule: ") + (up_ >= down_ ? "upper" : "lower") +
                " CUSUM = " + Num(std::max(up_, down_)) + " > h = " + Num(o_.cusum_h);
@@ -169,6 +199,25 @@ class Chart {
   double max_severity_ = -1;
   double max_abs_z_ = 0;
   std::string first_alarm_detail_;
+};
+
+// The maximum of the last `capacity` values pushed (a monotonic deque: O(1) amortised).
+class TrailingMax {
+ public:
+  explicit TrailingMax(size_t capacity) : capacity_(capacity) {}
+  // Max of the last `capacity` values; 0 before any.
+  double Max() const { return q_.empty() ? 0 : q_.front().second; }
+  void Push(double v) {
+    while (!q_.empty() && q_.back().second <= v) q_.pop_back();
+    q_.emplace_back(n_, v);
+    ++n_;
+    while (!q_.empty() && q_.front().first + capacity_ < n_) q_.pop_front();
+  }
+
+ private:
+  size_t capacity_;
+  size_t n_ = 0;
+  std::deque<std::pair<size_t, double>> q_;
 };
 
 void InitOutputs(size_t n, AnomalyResult* r) {
@@ -191,16 +240,18 @@ void WriteReason(const Chart& chart, const AnomalyOptions& o, AnomalyResult* r) 
         chart.first_alarm_detail() + "); " + std::to_string(r->alarm_count) + " of " +
         std::to_string(chart.count()) + " scored points beyond limits";
   } else {
-    s = "no alarm: max |robust z| " + Num(chart.max_abs_z()) + " (limit " +
-        Num(o.mad_threshold) + "), EWMA and CUSUM within limits over " +
-        std::to_string(chart.count()) + " scored points";
+    s = "no alarm: max |robust z| " + Num(chart.max_abs_z()) + " (limit " + Num(o.mad_threshold) +
+        "), EWMA and CUSUM within limits over " + std::to_string(chart.count()) + " scored points";
   }
   if (r->max_score_index) {
     s += "; max score " + Num(r->max_score) + " at index " + std::to_string(*r->max_score_index);
   }
-  if (r->missing_count > 0) s += "; " + std::to_string(r->missing_count) + " missing points skipped";
+  if (r->missing_count > 0) {
+    s += "; " + std::to_string(r->missing_count) + " missing points skipped";
+  }
   if (r->undefined_count > 0) {
-    s += "; " + std::to_string(r->undefined_count) + " points with a value <= 0 skipped (log ratio)";
+    s +=
+        "; " + std::to_string(r->undefined_count) + " points with a value <= 0 skipped (log ratio)";
   }
   if (r->scale_source == ScaleSource::kMeanAbsoluteDeviation) {
     s += "; MAD = 0, scale from the mean absolute deviation";
@@ -214,19 +265,26 @@ void WriteReason(const Chart& chart, const AnomalyOptions& o, AnomalyResult* r) 
 
 const char* AnomalyRuleName(AnomalyRule rule) {
   switch (rule) {
-    case AnomalyRule::kPoint: return "point";
-    case AnomalyRule::kEwma: return "ewma";
-    case AnomalyRule::kCusum: return "cusum";
-    case AnomalyRule::kNone: break;
+    case AnomalyRule::kPoint:
+      return "point";
+    case AnomalyRule::kEwma:
+      return "ewma";
+    case AnomalyRule::kCusum:
+      return "cusum";
+    case AnomalyRule::kNone:
+      break;
   }
   return "none";
 }
 
 const char* ScaleSourceName(ScaleSource source) {
   switch (source) {
-    case ScaleSource::kMeanAbsoluteDeviation: return "mean_absolute_deviation";
-    case ScaleSource::kFloor: return "floor";
-    case ScaleSource::kMad: break;
+    case ScaleSource::kMeanAbsoluteDeviation:
+      return "mean_absolute_deviation";
+    case ScaleSource::kFloor:
+      return "floor";
+    case ScaleSource::kMad:
+      break;
   }
   return "mad";
 }
@@ -280,7 +338,7 @@ Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
   InitOutputs(n, &r);
   Chart chart(options, &r);
   for (size_t i = 0; i < n; ++i) {
-    if (!std::isnan(d[i])) chart.Add(i, (d[i] - ref.center) / ref.scale);
+    if (!std::isnan(d[i])) chart.Record(i, chart.Update((d[i] - ref.center) / ref.scale), 1.0);
   }
   WriteReason(chart, options, &r);
   return r;
@@ -293,15 +351,16 @@ Result<AnomalyResult> ScoreSeriesAnomaly(std::span<const double> series,
     return InvalidArgument("anomaly window must be >= 2, got " + std::to_string(options.window));
   }
   if (options.warmup < 2 || options.warmup > options.window) {
-    return InvalidArgument("anomaly warmup must be in [2, window = " +
-                           std::to_string(options.window) + "], got " +
-                           std::to_string(options.warmup));
+    return InvalidArgument(
+        "anomaly warmup must be in [2, window = " + std::to_string(options.window) + "], got " +
+        std::to_string(options.warmup));
   }
   const size_t n = series.size();
   const size_t w = options.window;
   AnomalyResult r;
   InitOutputs(n, &r);
   Chart chart(options, &r);
+  TrailingMax recent(options.novelty_window);
 
   // The trailing window twice: in arrival order (a ring, to know what leaves) and sorted (for
   // the median and MAD). Sorted insert/erase is a memmove of at most `window` doubles, far
@@ -319,7 +378,14 @@ Result<AnomalyResult> ScoreSeriesAnomaly(std::span<const double> series,
     ++r.valid_count;
     if (sorted.size() >= options.warmup) {
       ref = ReferenceFromSorted(sorted);
-      chart.Add(i, (x - ref.center) / ref.scale);
+      const Chart::Step step = chart.Update((x - ref.center) / ref.scale);
+      double factor = 1;
+      if (options.novelty_window > 0) {
+        factor = options.mad_threshold / std::max(options.mad_threshold, recent.Max());
+        recent.Push(step.raw_severity());
+      }
+      chart.Record(i, step, factor);
+      chart.RestartCusumIfSignalled();
       r.center = ref.center;
       r.scale = ref.scale;
       r.scale_source = ref.source;

@@ -76,9 +76,7 @@ struct Root {
 // points) or inverse quadratic interpolation, accept it only if it lands well inside [b, c]
 // and shrinks faster than bisection would, else bisect; never step less than tol_act. Stops
 // when half of |c - b| is within tol_act or f(b) is 0 (to 1 ulp), or after 1001 evaluations.
-// `f(mu, a, c)` is told the current bracket [a, c] (unordered), which contains mu and every
-// later point unless an interpolation step of exactly 0 is pushed backwards by -tol_act.
-// f returns NaN to abort.
+// f returns NaN to abort (all observations tied).
 template <typename F>
 Root Zeroin(double ax, double bx, double fa, double fb, F&& f) {
   if (fa == 0.0) return {ax, 0, false};
@@ -124,7 +122,7 @@ Root Zeroin(double ax, double bx, double fa, double fb, F&& f) {
     a = b;
     fa = fb;
     b += new_step;
-    fb = f(b, a, c);
+    fb = f(b);
     if (std::isnan(fb)) return {b, iteration + 1, true};
     if ((fb > 0 && fc > 0) || (fb < 0 && fc < 0)) {  // keep the root between b and c
       c = a;
@@ -134,166 +132,191 @@ Root Zeroin(double ax, double bx, double fa, double fb, F&& f) {
   return {b, kMaxIterations, false};
 }
 
-// Inputs as the fast statistic needs them: distinct x values with multiplicities, sorted y.
+// Inputs as the fast statistic needs them: both samples reduced to their distinct values.
 struct Prepared {
-  std::vector<double> x_values;   // distinct (bitwise) x values, ascending in Java order
+  std::vector<double> x_values;  // distinct (bitwise) x values, ascending in Java's order
   std::vector<int64_t> x_counts;  // multiplicity of each
-  std::vector<int64_t> y_keys;    // OrderKey of every y, ascending
+  // Distinct y values as OrderKeys, ascending, plus a sentinel above every key of a number.
+  std::vector<int64_t> y_keys;
+  // y_below[j] = #y with key below y_keys[j]; y_below[j + 1] - y_below[j] is the multiplicity
+  // of y_keys[j]. Two trailing entries equal to ny cover the sentinel.
+  std::vector<int64_t> y_below;
   double nx = 0, ny = 0;
   double x_ties = 0, y_ties = 0;  // sum(t^3 - t) over the tie groups within x, within y
-  // Smallest difference between adjacent distinct x values, and max |x|: when the gap is
-  // well above the rounding error of x - mu, no two distinct x values can become equal after
-  // the shift, so the tie groups of x - mu are those of x.
+  bool small = false;  // nx + ny < 2^20: tie sums (at most (nx+ny)^3) fit an int64
+  bool no_ties = false;  // neither sample has two equal values
+  // Smallest difference between adjacent distinct x values, and max |x| (see operator()).
   double min_gap = std::numeric_limits<double>::infinity();
   double max_abs_x = 0;
 };
 
-// The statistic s(mu) = wilcoxonDiff(mu, 0, x, y), with Brent's shrinking bracket exploited:
-// for mu in [lo, hi] each shifted value fl(x_k - mu) lies in [fl(x_k - hi), fl(x_k - lo)], so
-// x groups whose window holds no y value contribute a constant; only the others ("active")
-// are revisited, each within its window of y. Windows only shrink while the bracket does.
+// Java's Double.compare order lies strictly below this for every non-NaN double.
+constexpr int64_t kSentinelKey = std::numeric_limits<int64_t>::max();
+
+// #(keys[0..n) < v) for sorted keys, without data-dependent branches. REQUIRES n >= 1.
+inline uint32_t LowerBound(const int64_t* keys, size_t n, int64_t v) {
+  const int64_t* base = keys;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = base[half] < v ? base + half : base;
+    n -= half;
+  }
+  return static_cast<uint32_t>(base - keys) + (*base < v);
+}
+
+// The statistic s(mu) = wilcoxonDiff(mu, 0, x, y), computed exactly from counts (see the top
+// of the file). Each evaluation shifts the distinct x values, finds for each the number of
+// distinct y values below it (a merge, or binary searches when x has few distinct values),
+// and reads the y counts below and tied from y_below. The merge runs four independent
+// branch-free cursors over quarters of x: a single merge loses a branch misprediction per
+// element, which made it 4x slower on continuous data.
 class FastStatistic {
  public:
-  explicit FastStatistic(const Prepared& d) : d_(d) {}
-
-  // Any mu, by a full merge that also merges x groups that the shift made equal.
-  double Full(double mu) const {
-    const auto& y = d_.y_keys;
-    const size_t ny = y.size(), groups = d_.x_values.size();
-    int64_t u2 = 0;
-    double ties = d_.y_ties;
-    size_t lo = 0, hi = 0;
-    // Flushes a run of `a` shifted x values equal to `v`.
-    auto flush = [&](int64_t v, int64_t a) {
-      while (lo < ny && y[lo] < v) ++lo;
-      if (hi < lo) hi = lo;
-      while (hi < ny && y[hi] <= v) ++hi;
-      u2 += a * static_cast<int64_t>(lo + hi);
-      const double b = static_cast<double>(hi - lo), t = static_cast<double>(a) + b;
-      ties += TieTerm(t) - TieTerm(b);
-    };
-    int64_t run_key = OrderKey(d_.x_values[0] - mu), run_count = d_.x_counts[0];
-    for (size_t k = 1; k < groups; ++k) {
-      const int64_t v = OrderKey(d_.x_values[k] - mu);
-      if (v == run_key) {
-        run_count += d_.x_counts[k];
-      } else {
-        flush(run_key, run_count);
-        run_key = v;
-        run_count = d_.x_counts[k];
-      }
-    }
-    flush(run_key, run_count);
-    return Score(u2, ties, d_.nx, d_.ny);
+  explicit FastStatistic(const Prepared& d)
+      : d_(d), shifted_(d.x_values.size() + 1), position_(d.x_values.size() + 1) {
+    shifted_.back() = kSentinelKey;
+    const size_t my = d.y_keys.size() - 1;  // without the sentinel
+    size_t log2_my = 1;
+    while ((size_t{1} << log2_my) < my + 1) ++log2_my;
+    use_binary_search_ = 2 * d.x_values.size() * log2_my < d.x_values.size() + my;
   }
 
-  void BeginSearch() { has_bracket_ = false; }
-
-  // s(mu) where [a, c] (either order) is Brent's current bracket.
-  double InBracket(double mu, double a, double c) {
-    int64_t ka = OrderKey(a), kc = OrderKey(c);
-    if (ka > kc) {
-      std::swap(a, c);
-      std::swap(ka, kc);
-    }
-    if (!has_bracket_ || ka < key_lo_ || kc > key_hi_) {
-      Rebuild(a, c, ka, kc);
-    } else if (ka != key_lo_ || kc != key_hi_) {
-      Narrow(a, c, ka, kc);
-    }
-    const int64_t km = OrderKey(mu);
-    if (!collapse_free_ || km < key_lo_ || km > key_hi_) return Full(mu);
-
-    const auto& y = d_.y_keys;
-    int64_t u2 = base_u2_;
-    double ties = d_.x_ties + d_.y_ties;
-    uint32_t p = 0, r = 0;
-    for (const Active& e : active_) {
-      const int64_t v = OrderKey(d_.x_values[e.group] - mu);
-      p = std::max(p, e.jlo);
-      while (p < e.jhi && y[p] < v) ++p;
-      r = std::max(r, p);
-      while (r < e.jhi && y[r] <= v) ++r;
-      const int64_t a_count = d_.x_counts[e.group];
-      u2 += a_count * static_cast<int64_t>(p + r);
-      if (r > p) {  // x group tied with r - p values of y: (a+b)^3-(a+b) - (a^3-a) - (b^3-b)
-        const double av = static_cast<double>(a_count), b = static_cast<double>(r - p);
-        ties += 3 * av * b * (av + b);
+  double operator()(double mu) {
+    const size_t m = d_.x_values.size();
+    for (size_t k = 0; k < m; ++k) shifted_[k] = OrderKey(d_.x_values[k] - mu);
+    // Shifting may make two distinct x values equal (x_i - mu rounds the same); then the tie
+    // groups differ from x's and the general merge handles it. Impossible when the smallest
+    // gap between x values exceeds twice the rounding error of the shift (eps/2 relative per
+    // value, with margin); otherwise checked exactly.
+    if (!(d_.min_gap > 4 * kEps * (d_.max_abs_x + std::fabs(mu)) +
+                           2 * std::numeric_limits<double>::denorm_min())) {
+      for (size_t k = 1; k < m; ++k) {
+        if (shifted_[k] <= shifted_[k - 1]) return General(mu);
       }
     }
-    return Score(u2, ties, d_.nx, d_.ny);
+    if (!d_.small) return General(mu);
+    FindPositions();
+    const int64_t* y_keys = d_.y_keys.data();
+    const int64_t* below = d_.y_below.data();
+    const int64_t* counts = d_.x_counts.data();
+    const uint32_t* pos = position_.data();
+    const int64_t* v = shifted_.data();
+    // Integer sums: exact, and chains of 1-cycle adds instead of 4-cycle double adds.
+    int64_t u2 = 0, cross = 0;
+    if (d_.no_ties) {  // all counts 1: lo = j, hi = j + (tied ? 1 : 0)
+      int64_t sum_pos = 0, tied = 0;
+      for (size_t k = 0; k < m; ++k) {
+        sum_pos += pos[k];
+        tied += y_keys[pos[k]] == v[k];
+      }
+      u2 = 2 * sum_pos + tied;
+      cross = 2 * tied;
+    } else {
+      for (size_t k = 0; k < m; ++k) {
+        const uint32_t j = pos[k];
+        const int64_t lo = below[j];
+        const int64_t hi = below[j + (y_keys[j] == v[k])];
+        const int64_t a = counts[k], b = hi - lo;
+        u2 += a * (lo + hi);
+        // A group of a x values tied with b y values adds (a+b)^3-(a+b) - (a^3-a) - (b^3-b).
+        cross += a * b * (a + b);
+      }
+    }
+    return Score(u2, d_.x_ties + d_.y_ties + 3 * static_cast<double>(cross), d_.nx, d_.ny);
   }
 
  private:
-  struct Active {
-    uint32_t group;
-    uint32_t jlo, jhi;  // y[jlo, jhi) may still tie with or cross fl(x_group - mu)
-  };
-
-  void SetBracket(double lo, double hi, int64_t klo, int64_t khi) {
-    has_bracket_ = true;
-    key_lo_ = klo;
-    key_hi_ = khi;
-    const double scale = d_.max_abs_x + std::max(std::fabs(lo), std::fabs(hi));
-    collapse_free_ = d_.min_gap > 4 * kEps * scale + 2 * std::numeric_limits<double>::denorm_min();
-  }
-
-  // Windows of all groups for the bracket [lo, hi]: y values in [fl(x - hi), fl(x - lo)].
-  void Rebuild(double lo, double hi, int64_t klo, int64_t khi) {
-    SetBracket(lo, hi, klo, khi);
-    active_.clear();
-    base_u2_ = 0;
-    const auto& y = d_.y_keys;
-    const uint32_t ny = static_cast<uint32_t>(y.size());
-    uint32_t p = 0, r = 0;
-    for (uint32_t k = 0; k < d_.x_values.size(); ++k) {
-      const int64_t v_hi = OrderKey(d_.x_values[k] - hi), v_lo = OrderKey(d_.x_values[k] - lo);
-      while (p < ny && y[p] < v_hi) ++p;
-      r = std::max(r, p);
-      while (r < ny && y[r] <= v_lo) ++r;
-      if (p == r) {
-        Retire(k, p);
-      } else {
-        active_.push_back({k, p, r});
+  // position_[k] = #(distinct y keys < shifted_[k]) for every k < m.
+  void FindPositions() {
+    const size_t m = d_.x_values.size(), my = d_.y_keys.size() - 1;  // without sentinels
+    const int64_t* y = d_.y_keys.data();
+    const int64_t* v = shifted_.data();
+    uint32_t* pos = position_.data();
+    if (use_binary_search_) {
+      for (size_t k = 0; k < m; ++k) pos[k] = LowerBound(y, my + 1, v[k]);
+      return;
+    }
+    // The merge takes m + my steps (x before an equal y). Cut it into equal parts, found by a
+    // binary search along each anti-diagonal i + j = d ("merge path"), so that the streams
+    // run in lockstep for the same number of steps.
+    constexpr int kStreams = 4;
+    const size_t total = m + my;
+    size_t i[kStreams], j[kStreams], length[kStreams];
+    for (int s = 0; s < kStreams; ++s) {
+      const size_t d = total * s / kStreams;
+      size_t lo = d > my ? d - my : 0, hi = std::min(d, m);
+      while (lo < hi) {  // first i whose x does not belong before y[d - i - 1]
+        const size_t mid = (lo + hi) / 2;
+        if (v[mid] <= y[d - mid - 1]) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
       }
+      i[s] = lo;
+      j[s] = d - lo;
+      length[s] = total * (s + 1) / kStreams - d;
+    }
+    // One step: record the cursor for x (final when x is the one passed), then pass whichever
+    // is smaller. Sentinels after both sequences keep every read in bounds.
+    auto step = [&](int s) {
+      pos[i[s]] = static_cast<uint32_t>(j[s]);
+      const bool y_first = y[j[s]] < v[i[s]];
+      j[s] += y_first;
+      i[s] += !y_first;
+    };
+    const size_t common = total / kStreams;  // <= every length
+    for (size_t t = 0; t < common; ++t) {
+      step(0);
+      step(1);
+      step(2);
+      step(3);
+    }
+    for (int s = 0; s < kStreams; ++s) {
+      if (length[s] > common) step(s);
+    }
+    // A stream that ends on y steps wrote stale cursors for the first x of the next part,
+    // possibly after that part had recorded the right one: redo those few.
+    for (int s = 0; s + 1 < kStreams; ++s) {
+      if (i[s] < m) pos[i[s]] = LowerBound(y, my + 1, v[i[s]]);
     }
   }
 
-  // Same for a bracket nested in the current one: every window shrinks, so each search starts
-  // from the old window and the pointers only move forward across groups.
-  void Narrow(double lo, double hi, int64_t klo, int64_t khi) {
-    SetBracket(lo, hi, klo, khi);
-    const auto& y = d_.y_keys;
-    size_t kept = 0;  // compacts active_ in place
-    uint32_t p = 0, r = 0;
-    for (const Active& e : active_) {
-      const double x = d_.x_values[e.group];
-      const int64_t v_hi = OrderKey(x - hi), v_lo = OrderKey(x - lo);
-      p = std::max(p, e.jlo);
-      while (p < e.jhi && y[p] < v_hi) ++p;
-      r = std::max(r, p);
-      while (r < e.jhi && y[r] <= v_lo) ++r;
-      if (p == r) {
-        Retire(e.group, p);
+  // Any mu: a merge over runs of equal shifted x values.
+  double General(double mu) const {
+    const int64_t* y = d_.y_keys.data();
+    const int64_t* below = d_.y_below.data();
+    int64_t u2 = 0;
+    double ties = d_.y_ties;
+    size_t j = 0;
+    // Adds a run of `a` shifted x values equal to `v`.
+    auto add_run = [&](int64_t v, double a) {
+      while (y[j] < v) ++j;
+      const int64_t lo = below[j], hi = below[j + (y[j] == v)];
+      u2 += static_cast<int64_t>(a) * (lo + hi);
+      const double b = static_cast<double>(hi - lo);
+      ties += TieTerm(a + b) - TieTerm(b);
+    };
+    int64_t run_key = OrderKey(d_.x_values[0] - mu);
+    double run_count = static_cast<double>(d_.x_counts[0]);
+    for (size_t k = 1; k < d_.x_values.size(); ++k) {
+      const int64_t v = OrderKey(d_.x_values[k] - mu);
+      if (v == run_key) {
+        run_count += static_cast<double>(d_.x_counts[k]);
       } else {
-        active_[kept++] = {e.group, p, r};
+        add_run(run_key, run_count);
+        run_key = v;
+        run_count = static_cast<double>(d_.x_counts[k]);
       }
     }
-    active_.resize(kept);
-  }
-
-  // A group whose window holds no y value: exactly `below` values of y lie under it and none
-  // ties with it for every mu in the bracket.
-  void Retire(uint32_t group, uint32_t below) {
-    base_u2_ += d_.x_counts[group] * 2 * static_cast<int64_t>(below);
+    add_run(run_key, run_count);
+    return Score(u2, ties, d_.nx, d_.ny);
   }
 
   const Prepared& d_;
-  bool has_bracket_ = false;
-  bool collapse_free_ = false;
-  int64_t key_lo_ = 0, key_hi_ = 0;
-  int64_t base_u2_ = 0;
-  std::vector<Active> active_;
+  std::vector<int64_t> shifted_;   // OrderKey(x_values[k] - mu)
+  std::vector<uint32_t> position_;
+  bool use_binary_search_ = false;
 };
 
 // Kayenta's wilcoxonDiff done literally: rank concat(x - mu, y), average ranks over ties.
@@ -330,9 +353,7 @@ double LiteralScore(double mu, std::span<const double> x, std::span<const double
 class LiteralStatistic {
  public:
   LiteralStatistic(std::span<const double> x, std::span<const double> y) : x_(x), y_(y) {}
-  double Full(double mu) const { return LiteralScore(mu, x_, y_); }
-  void BeginSearch() {}
-  double InBracket(double mu, double, double) { return Full(mu); }
+  double operator()(double mu) const { return LiteralScore(mu, x_, y_); }
 
  private:
   std::span<const double> x_, y_;
@@ -352,8 +373,11 @@ Status CheckFiniteSample(std::span<const double> values, const char* name) {
   return {};
 }
 
-// Scala's Array.min / Array.max (reduceLeft keeping the first of equals under IEEE <=, >=), so
-// that a -0.0 / +0.0 choice is made as Kayenta makes it.
+// Extremes as Scala's Array.min / Array.max find them: reduceLeft keeping the first of values
+// equal under IEEE <= / >=, so that a -0.0 / +0.0 choice is made as Kayenta makes it.
+struct Extremes {
+  double x_min, x_max, y_min, y_max;
+};
 double ScalaMin(std::span<const double> v) {
   double m = v[0];
   for (double e : v.subspan(1)) m = m <= e ? m : e;
@@ -364,14 +388,22 @@ double ScalaMax(std::span<const double> v) {
   for (double e : v.subspan(1)) m = m >= e ? m : e;
   return m;
 }
+// The same from the smallest or largest value in Java's order: they differ only when that is
+// a zero, where Scala returns the first zero of the input, whatever its sign.
+double ScalaExtreme(double extreme, std::span<const double> values) {
+  if (extreme != 0) return extreme;
+  for (double v : values) {
+    if (v == 0) return v;
+  }
+  return extreme;
+}
 
 // The driver of MannWhitney.calculateConfidenceInterval, for either statistic.
 template <typename Statistic>
-Result<KayentaMannWhitneyResult> Solve(Statistic& stat, std::span<const double> x,
-                                       std::span<const double> y, double conf_level) {
+Result<KayentaMannWhitneyResult> Solve(Statistic& stat, const Extremes& e, double conf_level) {
   KayentaMannWhitneyResult r;
-  r.mu_min = ScalaMin(x) - ScalaMax(y);
-  r.mu_max = ScalaMax(x) - ScalaMin(y);
+  r.mu_min = e.x_min - e.y_max;
+  r.mu_max = e.x_max - e.y_min;
   if (!std::isfinite(r.mu_min) || !std::isfinite(r.mu_max)) {
     return InvalidArgument("the range of experiment - control overflows a double");
   }
@@ -379,7 +411,7 @@ Result<KayentaMannWhitneyResult> Solve(Statistic& stat, std::span<const double> 
   r.z = internal::NormalQuantile(alpha / 2);
 
   // f(muMin, q) and f(muMax, q) differ only by q: evaluate the statistic once per endpoint.
-  const double s_min = stat.Full(r.mu_min), s_max = stat.Full(r.mu_max);
+  const double s_min = stat(r.mu_min), s_max = stat(r.mu_max);
   r.evaluations = 2;
   if (std::isnan(s_min) || std::isnan(s_max)) return InvalidArgument(kAllTied);
 
@@ -392,10 +424,8 @@ Result<KayentaMannWhitneyResult> Solve(Statistic& stat, std::span<const double> 
       if (f_lo <= 0) return r.mu_min;
       if (f_hi >= 0) return r.mu_max;
     }
-    stat.BeginSearch();
-    const Root root = Zeroin(r.mu_min, r.mu_max, f_lo, f_hi, [&](double mu, double a, double c) {
-      return stat.InBracket(mu, a, c) - q;
-    });
+    const Root root =
+        Zeroin(r.mu_min, r.mu_max, f_lo, f_hi, [&](double mu) { return stat(mu) - q; });
     *iterations = root.iterations;
     r.evaluations += root.iterations;
     failed = failed || root.failed;
@@ -425,33 +455,55 @@ Result<KayentaMannWhitneyResult> KayentaMannWhitney(std::span<const double> expe
   Prepared d;
   d.nx = static_cast<double>(experiment.size());
   d.ny = static_cast<double>(control.size());
-  std::vector<int64_t> x_keys(experiment.size());
-  for (size_t i = 0; i < experiment.size(); ++i) x_keys[i] = OrderKey(experiment[i]);
-  std::sort(x_keys.begin(), x_keys.end());
-  d.y_keys.resize(control.size());
-  for (size_t i = 0; i < control.size(); ++i) d.y_keys[i] = OrderKey(control[i]);
-  std::sort(d.y_keys.begin(), d.y_keys.end());
-
-  for (size_t i = 0; i < x_keys.size();) {
+  d.small = experiment.size() + control.size() < (size_t{1} << 20);
+  // Sorting OrderKeys sorts in Java's order and makes bitwise-equal values adjacent. Sums are
+  // kept in locals: through the struct they became store-to-load chains.
+  std::vector<int64_t> keys(experiment.size());
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = OrderKey(experiment[i]);
+  std::sort(keys.begin(), keys.end());
+  d.x_values.reserve(keys.size());
+  d.x_counts.reserve(keys.size());
+  double ties = 0, min_gap = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
-    while (j < x_keys.size() && x_keys[j] == x_keys[i]) ++j;
-    const double value = FromOrderKey(x_keys[i]);
-    if (!d.x_values.empty()) d.min_gap = std::min(d.min_gap, value - d.x_values.back());
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    const double value = FromOrderKey(keys[i]);
+    if (i > 0) min_gap = std::min(min_gap, value - d.x_values.back());
     d.x_values.push_back(value);
     d.x_counts.push_back(static_cast<int64_t>(j - i));
-    d.x_ties += TieTerm(static_cast<double>(j - i));
+    if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
     i = j;
   }
+  d.x_ties = ties;
+  d.min_gap = min_gap;
   d.max_abs_x = std::max(std::fabs(d.x_values.front()), std::fabs(d.x_values.back()));
-  for (size_t i = 0; i < d.y_keys.size();) {
+
+  keys.resize(control.size());
+  for (size_t i = 0; i < keys.size(); ++i) keys[i] = OrderKey(control[i]);
+  std::sort(keys.begin(), keys.end());
+  d.y_keys.reserve(keys.size() + 1);
+  d.y_below.reserve(keys.size() + 2);
+  ties = 0;
+  for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
-    while (j < d.y_keys.size() && d.y_keys[j] == d.y_keys[i]) ++j;
-    d.y_ties += TieTerm(static_cast<double>(j - i));
+    while (j < keys.size() && keys[j] == keys[i]) ++j;
+    d.y_keys.push_back(keys[i]);
+    d.y_below.push_back(static_cast<int64_t>(i));
+    if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
     i = j;
   }
+  d.y_ties = ties;
+  d.no_ties = d.x_values.size() == experiment.size() && d.y_keys.size() == control.size();
+  d.y_keys.push_back(kSentinelKey);
+  d.y_below.push_back(static_cast<int64_t>(control.size()));
+  d.y_below.push_back(static_cast<int64_t>(control.size()));
 
+  const Extremes extremes = {
+      ScalaExtreme(d.x_values.front(), experiment), ScalaExtreme(d.x_values.back(), experiment),
+      ScalaExtreme(FromOrderKey(d.y_keys.front()), control),
+      ScalaExtreme(FromOrderKey(d.y_keys[d.y_keys.size() - 2]), control)};  // before sentinel
   FastStatistic stat(d);
-  return Solve(stat, experiment, control, conf_level);
+  return Solve(stat, extremes, conf_level);
 }
 
 Result<KayentaMannWhitneyResult> KayentaMannWhitneyReference(std::span<const double> experiment,
@@ -459,7 +511,9 @@ Result<KayentaMannWhitneyResult> KayentaMannWhitneyReference(std::span<const dou
                                                              double conf_level) {
   if (Status s = CheckInputs(experiment, control, conf_level); !s) return s.error();
   LiteralStatistic stat(experiment, control);
-  return Solve(stat, experiment, control, conf_level);
+  const Extremes extremes = {ScalaMin(experiment), ScalaMax(experiment), ScalaMin(control),
+                             ScalaMax(control)};
+  return Solve(stat, extremes, conf_level);
 }
 
 Result<double> KayentaWilcoxonDiff(double mu, double quantile, std::span<const double> x,
