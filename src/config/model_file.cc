@@ -61,7 +61,7 @@ E Enum(const YAML::Node& n, const std::string& path, std::initializer_list<std::
 void MetricSettings(const YAML::Node& n, const std::string& p, judge::MetricConfig* m, bool is_defaults) {
   std::set<std::string> keys = {"direction", "kind", "exposure", "critical", "muted", "mustHaveData",
                                 "thresholdRange", "criteria", "aggregate", "effectFloor", "minSamples",
-                                "noData", "confLevel", "tolerance", "nanStrategy", "outliers"};
+                                "noData", "confLevel", "tolerance", "nanStrategy", "outliers", "anomaly"};
   if (!is_defaults) keys.insert({"name", "query", "groups"});
   OnlyKeys(n, p, keys);
   using judge::Direction;
@@ -109,6 +109,7 @@ void MetricSettings(const YAML::Node& n, const std::string& p, judge::MetricConf
     m->min_samples = static_cast<size_t>(v);
   }
   if (n["noData"]) m->no_data = Enum<judge::NoDataPolicy>(n["noData"], p + ".noData", {{"fail", judge::NoDataPolicy::kFail}, {"inconclusive", judge::NoDataPolicy::kInconclusive}, {"pass", judge::NoDataPolicy::kPass}});
+  if (n["anomaly"]) m->anomaly_criterion = Bool(n["anomaly"], p + ".anomaly");
   if (n["confLevel"]) m->conf_level = Number(n["confLevel"], p + ".confLevel");
   if (n["tolerance"]) m->tolerance = Number(n["tolerance"], p + ".tolerance");
   if (n["nanStrategy"]) m->nan_strategy = Enum<judge::NanStrategy>(n["nanStrategy"], p + ".nanStrategy", {{"remove", judge::NanStrategy::kRemove}, {"replace", judge::NanStrategy::kReplace}});

@@ -306,7 +306,10 @@ std::string JudgementJson(const judge::Judgement& j) {
                        {"estimate", NumOrNull(r.estimate)},
                        {"conf_int", {NumOrNull(r.ci_lower), NumOrNull(r.ci_upper)}},
                        {"p_value", NumOrNull(r.p_value)}, {"effect_size", NumOrNull(r.effect_size)},
-                       {"mean_ratio", NumOrNull(r.deviation)}, {"bound", NumOrNull(r.bound)}});
+                       {"mean_ratio", NumOrNull(r.deviation)}, {"bound", NumOrNull(r.bound)},
+                       {"anomaly", {{"max_score", NumOrNull(r.anomaly_score)},
+                                    {"alarms", r.anomaly_alarms},
+                                    {"reason", r.anomaly_reason}}}});
   }
   json groups = json::array();
   for (const auto& g : j.groups)

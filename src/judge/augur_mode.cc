@@ -8,9 +8,11 @@
 #include <array>
 #include <map>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "augur/stats/descriptive.h"
+#include "augur/stats/anomaly.h"
 #include "augur/stats/mann_whitney.h"
 #include "augur/stats/rate_test.h"
 #include "judge/side_stats.h"
@@ -84,6 +86,22 @@ void Fail(const MetricConfig& m, MetricResult* r, bool high, const std::string& 
 
 }  // namespace
 
+std::optional<bool> ScoreAnomaly(const MetricConfig& m, std::span<const double> control,
+                                 std::span<const double> experiment, MetricResult* r) {
+  if (control.size() != experiment.size() || control.size() < 3) return std::nullopt;
+  auto a = stats::ScoreCanaryAnomaly(experiment, control);
+  if (!a) return std::nullopt;
+  r->anomaly_score = a->max_score;
+  r->anomaly_alarms = a->alarm_count;
+  r->anomaly_reason = a->reason;
+  if (!m.anomaly_criterion || !a->first_alarm_index) return std::nullopt;
+  // The direction of the first alarm decides whether it is a regression for this metric.
+  const double z = a->z[*a->first_alarm_index];
+  const bool up = z > 0;
+  if (m.direction == Direction::kEither || up == (m.direction == Direction::kIncrease)) return up;
+  return std::nullopt;
+}
+
 MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> control_in,
                            std::span<const double> experiment_in, const ExposurePair* exposure) {
   MetricResult r;
@@ -106,6 +124,11 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
     return r;
   }
   std::string missing_note = missing ? " (" + std::to_string(missing) + " missing points ignored)" : "";
+  if (auto up = ScoreAnomaly(m, control_in, experiment_in, &r)) {
+    Fail(m, &r, *up, "anomaly over time: " + r.anomaly_reason);
+    r.criterion = "anomaly score (robust z, EWMA, CUSUM of canary - baseline)";
+    return r;
+  }
   const bool bad_up = m.direction != Direction::kDecrease;
   const bool bad_down = m.direction != Direction::kIncrease;
 

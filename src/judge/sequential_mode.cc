@@ -92,6 +92,7 @@ Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair
     r.control = internal::Summarize(control);
     r.experiment = internal::Summarize(experiment);
     const double alpha = 1 - m.conf_level;
+    internal::ScoreAnomaly(m, p.control, p.experiment, &r);  // reported; this check's window
     if (m.kind == MetricKind::kCount) {
       const MetricPair* exposure = nullptr;
       if (auto it = first.find(m.exposure_metric); it != first.end()) exposure = it->second;

@@ -236,29 +236,46 @@ class FastStatistic {
       for (size_t k = 0; k < m; ++k) pos[k] = LowerBound(y, my + 1, v[k]);
       return;
     }
-    // The merge takes m + my steps (x before an equal y). Cut it into equal parts, found by a
-    // binary search along each anti-diagonal i + j = d ("merge path"), so that the streams
-    // run in lockstep for the same number of steps.
+    // Shifted x values at or below the smallest y have no y below them, those above the
+    // largest y have all: only the overlap needs merging (all of it near the roots, little
+    // of it at the range ends and in Brent's first steps).
+    const size_t first = LowerBound(v, m, y[0] + 1);       // #(v <= y[0])
+    const size_t last = LowerBound(v, m, y[my - 1] + 1);   // #(v <= y[my - 1])
+    std::fill(pos, pos + first, 0u);
+    if (first < last) {
+      Merge(v + first, last - first, LowerBound(y, my, v[first]),
+            LowerBound(y, my, v[last - 1]), pos + first);
+    }
+    std::fill(pos + last, pos + m, static_cast<uint32_t>(my));
+  }
+
+  // pos[k] = #(y < v[k]) for k < n, where #(y < v[0]) = j_begin and y[j_end] >= v[n - 1].
+  // Reads v[n] (some key above y[j_end - 1]) and writes pos[n].
+  void Merge(const int64_t* v, size_t n, size_t j_begin, size_t j_end, uint32_t* pos) const {
+    const int64_t* y = d_.y_keys.data();
+    const size_t ny = j_end - j_begin;
+    const size_t total = n + ny;  // steps; x passes before an equal y
     constexpr int kStreams = 4;
-    const size_t total = m + my;
     size_t i[kStreams], j[kStreams], length[kStreams];
+    // Cut the merge into equal parts by a binary search along each anti-diagonal i + j = d
+    // ("merge path"), so that the streams run in lockstep for the same number of steps.
     for (int s = 0; s < kStreams; ++s) {
       const size_t d = total * s / kStreams;
-      size_t lo = d > my ? d - my : 0, hi = std::min(d, m);
+      size_t lo = d > ny ? d - ny : 0, hi = std::min(d, n);
       while (lo < hi) {  // first i whose x does not belong before y[d - i - 1]
         const size_t mid = (lo + hi) / 2;
-        if (v[mid] <= y[d - mid - 1]) {
+        if (v[mid] <= y[j_begin + d - mid - 1]) {
           lo = mid + 1;
         } else {
           hi = mid;
         }
       }
       i[s] = lo;
-      j[s] = d - lo;
+      j[s] = j_begin + d - lo;
       length[s] = total * (s + 1) / kStreams - d;
     }
     // One step: record the cursor for x (final when x is the one passed), then pass whichever
-    // is smaller. Sentinels after both sequences keep every read in bounds.
+    // is smaller. y[j_end] and v[n] bound every read.
     auto step = [&](int s) {
       pos[i[s]] = static_cast<uint32_t>(j[s]);
       const bool y_first = y[j[s]] < v[i[s]];
@@ -278,7 +295,7 @@ class FastStatistic {
     // A stream that ends on y steps wrote stale cursors for the first x of the next part,
     // possibly after that part had recorded the right one: redo those few.
     for (int s = 0; s + 1 < kStreams; ++s) {
-      if (i[s] < m) pos[i[s]] = LowerBound(y, my + 1, v[i[s]]);
+      if (i[s] < n) pos[i[s]] = LowerBound(y, d_.y_keys.size(), v[i[s]]);
     }
   }
 

@@ -185,3 +185,33 @@ TEST(SequentialMode, NullCanaryPassesEveryCheck) {
 
 }  // namespace
 }  // namespace augur::judge
+
+namespace augur::judge {
+namespace {
+
+TEST(AnomalyCriterion, StepInTheCanaryFailsOnlyWhenAsked) {
+  // Aligned per-step series: the canary tracks the baseline, then jumps 40% at step 60.
+  std::vector<double> base(100), canary(100);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> noise(0, 1);
+  for (size_t t = 0; t < 100; ++t) {
+    base[t] = 100 + 10 * std::sin(t / 8.0) + noise(rng);
+    canary[t] = base[t] + noise(rng) + (t >= 60 ? 40 : 0);
+  }
+  MetricConfig m = Latency();
+  m.min_samples = 10;
+  auto j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  ASSERT_TRUE(j.has_value());
+  EXPECT_GT(j->results[0].anomaly_score, 0.999);
+  EXPECT_GE(j->results[0].anomaly_alarms, 30u);
+  m.anomaly_criterion = true;
+  j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  EXPECT_EQ(j->results[0].classification, Classification::kHigh);
+  EXPECT_NE(j->results[0].reason.find("anomaly over time"), std::string::npos) << j->results[0].reason;
+  m.direction = Direction::kDecrease;  // a rise is not a regression for this metric
+  j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
+  EXPECT_NE(j->results[0].criterion, "anomaly score (robust z, EWMA, CUSUM of canary - baseline)");
+}
+
+}  // namespace
+}  // namespace augur::judge

@@ -76,6 +76,10 @@ struct MetricConfig {
   double rel_floor = 0;   // a shift smaller than this fraction of the baseline never fails
   size_t min_samples = 0;  // fewer points per side -> Inconclusive (augur mode)
   NoDataPolicy no_data = NoDataPolicy::kInconclusive;
+  // The anomaly score of canary - baseline over time (robust z, EWMA, CUSUM) is always
+  // reported for aligned series; with this set, an alarm in the bad direction also fails the
+  // metric (augur and sequential modes).
+  bool anomaly_criterion = false;
   std::string query;      // for sources; the judge does not read it
 };
 

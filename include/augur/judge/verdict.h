@@ -43,6 +43,11 @@ struct MetricResult {
   double effect_size = kNaN;  // per the configured measure
   double bound = kNaN;        // Kayenta: tolerance * |estimate|
   std::string criterion;           // the rule that was applied, in words
+  // Anomaly score of canary - baseline over time (aligned series only): the largest per-point
+  // score in [0, 1], the points beyond limits and the scorer's own explanation.
+  double anomaly_score = kNaN;
+  size_t anomaly_alarms = 0;
+  std::string anomaly_reason;
 };
 
 struct GroupScore {
