@@ -101,10 +101,13 @@ MetricResult ClassifyKayenta(const MetricConfig& m, std::span<const double> cont
     }
     return r;
   }
+  // Every statistic below is order-free, so both sides are sorted once here: the identical-
+  // data check needs it, and KayentaMannWhitney skips its own sort for sorted input.
+  std::sort(experiment.begin(), experiment.end());
+  std::sort(control.begin(), control.end());
   {
-    std::vector<double> a = experiment, b = control;
-    std::sort(a.begin(), a.end());
-    std::sort(b.begin(), b.end());
+    const std::vector<double>& a = experiment;
+    const std::vector<double>& b = control;
     if (a == b) {
       r.classification = Classification::kPass;
       r.reason = "The canary and baseline data are identical";

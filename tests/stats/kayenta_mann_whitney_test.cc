@@ -5,6 +5,7 @@
 // iteration replica of Kayenta's Brent solver gets there (its tolerance is 1e-4).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -25,7 +26,8 @@ constexpr double kRel = 1e-9;
 
 const json& Vectors() {
   static const json kDoc = [] {
-    const std::string path = std::string(AUGUR_SHARED_DIR) + "/reference/kayenta/judge_vectors.json";
+    const std::string path =
+        std::string(AUGUR_SHARED_DIR) + "/reference/kayenta/judge_vectors.json";
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot open " + path);
     return json::parse(in);
@@ -193,9 +195,10 @@ TEST(KayentaMannWhitneyTest, ClassifierVectors) {
   EXPECT_EQ(compared, 25);
 }
 
-// The fast statistic (windows over a shrinking bracket) must give bit-identical results to
-// the literal one on data built to stress it: heavy ties, zero inflation, -0.0 next to +0.0,
-// values so close relative to the shift that x - mu collapses, tiny and huge samples.
+// The fast statistic (counting merges over distinct values) must give bit-identical results
+// to the literal one (rank the concatenation) on data built to stress it: heavy ties, zero
+// inflation, -0.0 next to +0.0, values so close relative to the shift that x - mu collapses,
+// subnormals, samples from 1 to 1000 values.
 TEST(KayentaMannWhitneyTest, FastPathIsBitIdenticalToLiteralPort) {
   std::mt19937_64 rng(20240611);
   auto draw = [&](int kind, size_t n, double shift) {
@@ -245,6 +248,28 @@ TEST(KayentaMannWhitneyTest, FastPathIsBitIdenticalToLiteralPort) {
     }
   }
   EXPECT_GT(searched, cases / 4);  // the Brent searches, not just endpoints, were exercised
+
+  // Judge-sized samples: continuous (the no-ties merge) and rounded (ties), also pre-sorted.
+  std::normal_distribution<double> latency(100, 15);
+  for (int rounded = 0; rounded < 2; ++rounded) {
+    std::vector<double> x(1000), y(1000);
+    for (double& v : x) v = rounded ? std::round(latency(rng) * 1.02) : latency(rng) * 1.02;
+    for (double& v : y) v = rounded ? std::round(latency(rng)) : latency(rng);
+    const auto literal = KayentaMannWhitneyReference(x, y, 0.98);
+    ASSERT_TRUE(literal.has_value());
+    for (int sorted = 0; sorted < 2; ++sorted) {
+      if (sorted) {
+        std::sort(x.begin(), x.end());
+        std::sort(y.begin(), y.end());
+      }
+      const auto fast = KayentaMannWhitney(x, y, 0.98);
+      ASSERT_TRUE(fast.has_value());
+      EXPECT_EQ(fast->ci_lower, literal->ci_lower) << rounded << sorted;
+      EXPECT_EQ(fast->ci_upper, literal->ci_upper) << rounded << sorted;
+      EXPECT_EQ(fast->estimate, literal->estimate) << rounded << sorted;
+      EXPECT_EQ(fast->evaluations, literal->evaluations) << rounded << sorted;
+    }
+  }
 }
 
 TEST(KayentaMannWhitneyTest, SmallExamples) {

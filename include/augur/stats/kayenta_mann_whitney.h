@@ -16,20 +16,24 @@
 // Why a root finder and not exact order statistics of the pairwise differences (which is what
 // augur/stats/mann_whitney.h does): compatibility. The roots are found by Kayenta's
 // KayentaBrentSolver, a transcription of R's R_zeroin2 (Brent's method, absolute tolerance
-// 1e-4, at most 1001 iterations). f is a step function, so the answer is wherever Brent's
+// 1e-4, at most 1001 evaluations). f is a step function, so the answer is wherever Brent's
 // iterates happen to stop: within 1e-4 of a jump, sometimes with ci_lower > ci_upper (see
 // kayenta.md §1.5, "High Metric (Large Input)"). Only an iteration-for-iteration replica
-// reproduces Kayenta's numbers and therefore its High/Low decisions; this one matches the 30
-// upstream vectors to ~1e-15 (tests/stats/kayenta_mann_whitney_test.cc).
+// reproduces Kayenta's numbers and therefore its High/Low decisions. This one matches all 38
+// deterministic upstream vectors (tests/stats/kayenta_mann_whitney_test.cc): estimates
+// bit for bit, interval bounds to < 4e-15 relative, the only difference being Phi^-1, which
+// Boost computes 1 ulp away from commons-math for some levels.
 // Differences from Kayenta, all on inputs Kayenta's judge never passes: empty samples,
 // non-finite values, conf_level outside (0, 1) and ranges overflowing to infinity are
-// kInvalidArgument (Kayenta throws or returns NaN); Phi^-1 is Boost's, which agrees with
-// commons-math's to ~1 ulp. "All observations tied" is kInvalidArgument with Kayenta's message
-// (Kayenta throws and the judge reports the metric as Error).
-// Cost: one O(n log n) sort per sample, then each evaluation of f costs O(nx + ny) at worst
-// and far less once Brent's bracket is narrow (only the x values whose shifted position can
-// still cross a y value are revisited); typically 30-100 evaluations in all. About 20-40 us
-// for 1000 + 1000 points. Memory O(nx + ny).
+// kInvalidArgument (Kayenta throws or returns NaN). "All observations tied" is
+// kInvalidArgument with Kayenta's message (Kayenta throws and its judge reports the metric as
+// Error). Signed zeros rank as in Java (-0.0 below +0.0); when both occur, the input order
+// decides min/max as in Scala, so sorting the input beforehand can change a zero's sign.
+// Cost: sorting both samples (skipped when already sorted), then 20-60 evaluations of f, each
+// an exact count of O(nx + ny) done as four interleaved branch-free merges, no allocation.
+// Measured on a 2.6 GHz EPYC VM with 1000 + 1000 continuous values: ~65 us a call (~50 us
+// with sorted input); tie-heavy data (few distinct values) ~15-35 us. The literal port
+// (KayentaMannWhitneyReference) takes ~1.5 ms.
 // Thread-safety: pure functions; safe to call concurrently.
 #pragma once
 
