@@ -15,25 +15,10 @@
 #include "augur/stats/anomaly.h"
 #include "augur/stats/mann_whitney.h"
 #include "augur/stats/rate_test.h"
-#include "judge/side_stats.h"
+#include "judge/common.h"
 
 namespace augur::judge::internal {
 namespace {
-
-std::string Num(double v) {
-  std::ostringstream o;
-  o.precision(4);
-  o << v;
-  return o.str();
-}
-
-std::vector<double> Finite(std::span<const double> in) {
-  std::vector<double> out;
-  out.reserve(in.size());
-  for (double v : in)
-    if (std::isfinite(v)) out.push_back(v);
-  return out;
-}
 
 double Aggregate(const std::string& how, const SideStats& s, std::span<const double> v) {
   if (how == "median" || how == "p50") return s.p50;
@@ -108,7 +93,7 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
   r.name = m.name;
   r.groups = m.groups;
   r.muted = m.muted;
-  const std::vector<double> control = Finite(control_in), experiment = Finite(experiment_in);
+  const std::vector<double> control = FiniteValues(control_in), experiment = FiniteValues(experiment_in);
   r.control = Summarize(control);
   r.experiment = Summarize(experiment);
   const size_t missing = (control_in.size() - control.size()) + (experiment_in.size() - experiment.size());

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "judge/augur_mode.h"
+#include "judge/common.h"
 
 namespace augur::judge {
 
@@ -89,17 +90,10 @@ Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs) {
     SequentialState fresh;  // a single look: the first check of a new canary
     return JudgeSequential(model, pairs, &fresh);
   }
-  if (auto st = ValidateModel(model); !st) return st.error();
-  std::map<std::string, const MetricConfig*> by_name;
-  for (const auto& m : model.metrics) by_name[m.name] = &m;
-  std::map<std::string, const MetricPair*> first_pair;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    if (!by_name.count(pairs[i].name)) {
-      return InvalidArgument("metricSetPairList[" + std::to_string(i) + "]: no metric named '" +
-                             pairs[i].name + "' in the model");
-    }
-    first_pair.emplace(pairs[i].name, &pairs[i]);
-  }
+  auto index = internal::IndexPairs(model, pairs);
+  if (!index) return index.error();
+  const auto& by_name = index->metrics;
+  const auto& first_pair = index->first_pair;
   Judgement j;
   j.judge_name = model.mode == Mode::kKayenta ? "NetflixACAJudge-v1.0" : "augur-v1";
   // One result per pair (a grouped query yields several pairs per metric, each judged), and

@@ -13,7 +13,7 @@
 #include "augur/stats/descriptive.h"
 #include "augur/stats/effect_size.h"
 #include "augur/stats/kayenta_mann_whitney.h"
-#include "judge/side_stats.h"
+#include "judge/common.h"
 
 namespace augur::judge {
 namespace {

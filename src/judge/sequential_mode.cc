@@ -4,17 +4,12 @@
 
 #include "augur/judge/judge.h"
 #include "judge/augur_mode.h"
-#include "judge/side_stats.h"
+#include "judge/common.h"
 
 namespace augur::judge {
 namespace {
 
-std::string Num(double v) {
-  std::ostringstream o;
-  o.precision(4);
-  o << v;
-  return o.str();
-}
+using internal::Num;
 
 std::string Key(const MetricPair& p) {
   std::string k = p.name;
@@ -29,13 +24,6 @@ stats::Alternative AlternativeOf(Direction d) {
     case Direction::kEither: return stats::Alternative::kTwoSided;
   }
   return stats::Alternative::kTwoSided;
-}
-
-std::vector<double> Finite(std::span<const double> in) {
-  std::vector<double> out;
-  for (double v : in)
-    if (std::isfinite(v)) out.push_back(v);
-  return out;
 }
 
 double Sum(std::span<const double> v) {
@@ -68,17 +56,10 @@ void Decide(const MetricConfig& m, bool reject, double shift, double baseline_le
 
 Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair> new_data,
                                   SequentialState* state) {
-  if (auto st = ValidateModel(model); !st) return st.error();
-  std::map<std::string, const MetricConfig*> by_name;
-  for (const auto& m : model.metrics) by_name[m.name] = &m;
-  std::map<std::string, const MetricPair*> first;
-  for (size_t i = 0; i < new_data.size(); ++i) {
-    if (!by_name.count(new_data[i].name)) {
-      return InvalidArgument("metricSetPairList[" + std::to_string(i) + "]: no metric named '" +
-                             new_data[i].name + "' in the model");
-    }
-    first.emplace(new_data[i].name, &new_data[i]);
-  }
+  auto index = internal::IndexPairs(model, new_data);
+  if (!index) return index.error();
+  const auto& by_name = index->metrics;
+  const auto& first = index->first_pair;
   Judgement j;
   j.judge_name = "augur-sequential-v1";
   for (const auto& p : new_data) {
@@ -88,7 +69,7 @@ Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair
     r.tags = p.tags;
     r.groups = m.groups;
     r.muted = m.muted;
-    const auto control = Finite(p.control), experiment = Finite(p.experiment);
+    const auto control = internal::FiniteValues(p.control), experiment = internal::FiniteValues(p.experiment);
     r.control = internal::Summarize(control);
     r.experiment = internal::Summarize(experiment);
     const double alpha = 1 - m.conf_level;

@@ -1,0 +1,56 @@
+#include "judge/common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "augur/stats/descriptive.h"
+
+namespace augur::judge::internal {
+
+SideStats Summarize(std::span<const double> values) {
+  SideStats s;
+  s.count = values.size();
+  if (values.empty()) return s;
+  std::vector<double> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  s.mean = stats::Mean(sorted);
+  s.sd = sorted.size() > 1 ? std::sqrt(stats::Variance(sorted, s.mean)) : 0.0;
+  s.min = sorted.front();
+  s.max = sorted.back();
+  s.p50 = stats::PercentileSorted(sorted, 0.5);
+  s.p90 = stats::PercentileSorted(sorted, 0.9);
+  s.p99 = stats::PercentileSorted(sorted, 0.99);
+  return s;
+}
+
+std::vector<double> FiniteValues(std::span<const double> values) {
+  std::vector<double> out;
+  out.reserve(values.size());
+  for (double v : values)
+    if (std::isfinite(v)) out.push_back(v);
+  return out;
+}
+
+std::string Num(double v) {
+  std::ostringstream o;
+  o.precision(4);
+  o << v;
+  return o.str();
+}
+
+Result<PairIndex> IndexPairs(const Model& model, std::span<const MetricPair> pairs) {
+  if (auto st = ValidateModel(model); !st) return st.error();
+  PairIndex index;
+  for (const auto& m : model.metrics) index.metrics[m.name] = &m;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (!index.metrics.count(pairs[i].name)) {
+      return InvalidArgument("metricSetPairList[" + std::to_string(i) + "]: no metric named '" +
+                             pairs[i].name + "' in the model");
+    }
+    index.first_pair.emplace(pairs[i].name, &pairs[i]);
+  }
+  return index;
+}
+
+}  // namespace augur::judge::internal
