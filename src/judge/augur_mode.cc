@@ -93,9 +93,12 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
   r.name = m.name;
   r.groups = m.groups;
   r.muted = m.muted;
-  const std::vector<double> control = FiniteValues(control_in), experiment = FiniteValues(experiment_in);
-  r.control = Summarize(control);
-  r.experiment = Summarize(experiment);
+  // Sorted once: the summaries read it, and the rank tests below sort sorted data cheaply.
+  std::vector<double> control = FiniteValues(control_in), experiment = FiniteValues(experiment_in);
+  std::sort(control.begin(), control.end());
+  std::sort(experiment.begin(), experiment.end());
+  r.control = SummarizeSorted(control);
+  r.experiment = SummarizeSorted(experiment);
   const size_t missing = (control_in.size() - control.size()) + (experiment_in.size() - experiment.size());
   if (control.empty() || experiment.empty()) {
     return NoData(m, r, std::string("no data for ") + (experiment.empty() ? "the canary" : "the baseline"));

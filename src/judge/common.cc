@@ -9,11 +9,15 @@
 namespace augur::judge::internal {
 
 SideStats Summarize(std::span<const double> values) {
-  SideStats s;
-  s.count = values.size();
-  if (values.empty()) return s;
   std::vector<double> sorted(values.begin(), values.end());
   std::sort(sorted.begin(), sorted.end());
+  return SummarizeSorted(sorted);
+}
+
+SideStats SummarizeSorted(std::span<const double> sorted) {
+  SideStats s;
+  s.count = sorted.size();
+  if (sorted.empty()) return s;
   s.mean = stats::Mean(sorted);
   s.sd = sorted.size() > 1 ? std::sqrt(stats::Variance(sorted, s.mean)) : 0.0;
   s.min = sorted.front();

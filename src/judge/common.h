@@ -15,6 +15,8 @@ namespace augur::judge::internal {
 // count, mean, sample sd, min, max and R-7 p50/p90/p99; all zero for an empty side
 // (Kayenta's DescriptiveStatistics.summary convention). REQUIRES: finite values.
 SideStats Summarize(std::span<const double> values);
+// The same for values already sorted ascending (no copy, no sort).
+SideStats SummarizeSorted(std::span<const double> sorted);
 
 // The finite values of a series (NaN marks a missing point).
 std::vector<double> FiniteValues(std::span<const double> values);

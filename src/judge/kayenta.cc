@@ -36,10 +36,6 @@ std::vector<double> Preprocess(const MetricConfig& m, std::span<const double> in
   return out;
 }
 
-size_t DistinctValues(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return static_cast<size_t>(std::unique(v.begin(), v.end()) - v.begin());
-}
 
 // Kayenta adds N(0, (v * 1e-5)^2) noise to each side when both are constant, so that the
 // rank test can separate two different constants. Kayenta's generator is unseeded; Augur's
@@ -84,8 +80,13 @@ MetricResult ClassifyKayenta(const MetricConfig& m, std::span<const double> cont
                 " x |estimate| at " + std::to_string(m.conf_level);
   std::vector<double> control = Preprocess(m, control_in);
   std::vector<double> experiment = Preprocess(m, experiment_in);
-  r.control = internal::Summarize(control);
-  r.experiment = internal::Summarize(experiment);
+  // Every statistic below is order-free, so each side is sorted once: the summaries, the
+  // identical-data and distinct-value checks read the sorted data, and KayentaMannWhitney
+  // skips its own sort for sorted input.
+  std::sort(experiment.begin(), experiment.end());
+  std::sort(control.begin(), control.end());
+  r.control = internal::SummarizeSorted(control);
+  r.experiment = internal::SummarizeSorted(experiment);
   r.deviation = 1.0;
 
   if (control.empty() || experiment.empty()) {
@@ -101,26 +102,18 @@ MetricResult ClassifyKayenta(const MetricConfig& m, std::span<const double> cont
     }
     return r;
   }
-  // Every statistic below is order-free, so both sides are sorted once here: the identical-
-  // data check needs it, and KayentaMannWhitney skips its own sort for sorted input.
-  std::sort(experiment.begin(), experiment.end());
-  std::sort(control.begin(), control.end());
-  {
-    const std::vector<double>& a = experiment;
-    const std::vector<double>& b = control;
-    if (a == b) {
-      r.classification = Classification::kPass;
-      r.reason = "The canary and baseline data are identical";
-      return r;
-    }
-    std::vector<double> both = experiment;
-    both.insert(both.end(), control.begin(), control.end());
-    if (DistinctValues(both) == 1) {
-      r.classification = Classification::kPass;
-      return r;
-    }
+  if (experiment == control) {
+    r.classification = Classification::kPass;
+    r.reason = "The canary and baseline data are identical";
+    return r;
   }
-  if (DistinctValues(experiment) == 1 && DistinctValues(control) == 1) {
+  const bool experiment_constant = experiment.front() == experiment.back();
+  const bool control_constant = control.front() == control.back();
+  if (experiment_constant && control_constant && experiment.front() == control.front()) {
+    r.classification = Classification::kPass;  // one distinct value in the union
+    return r;
+  }
+  if (experiment_constant && control_constant) {
     std::mt19937_64 rng(seed ^ std::hash<std::string>{}(m.name));
     AddNoise(&experiment, &rng);
     AddNoise(&control, &rng);
