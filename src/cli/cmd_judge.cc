@@ -1,5 +1,6 @@
 // `augur judge`: judges recorded primary/canary series against an analysis model and prints
 // the judgement as JSON (Augur's shape, or Kayenta's CanaryJudgeResult).
+#include <cstdio>
 #include <fstream>
 #include <istream>
 #include <ostream>
@@ -27,6 +28,9 @@ const std::vector<FlagSpec> kFlags = {
                                 "(default: kayenta in kayenta mode)", ""},
     {"kayenta-request", "FILE", "judge a Kayenta remote-judge request body {canaryConfig, "
                                 "scoreThresholds, metricSetPairList}; prints a CanaryJudgeResult", ""},
+    {"state", "FILE", "sequential mode: read the running state from FILE (if it exists) and write "
+                      "the updated state back, so each run is the next check of the same canary; "
+                      "--data then holds only the points new since the previous run", ""},
     {"exit-code", "", "exit 0 on pass, 3 on fail, 4 on marginal or inconclusive", ""},
 };
 
@@ -112,7 +116,38 @@ int RunJudge(const std::vector<std::string>& args, std::istream& in, std::ostrea
     if (f != "augur" && f != "kayenta") { err << prefix << "unknown format '" << f << "'\n"; return kExitBadInput; }
     kayenta_format = f == "kayenta";
   }
-  auto j = judge::Judge(model, pairs);
+  if (a->Has("state") && model.mode != judge::Mode::kSequential) {
+    err << prefix << "--state needs sequential mode (--mode sequential or spec.mode: sequential)\n";
+    return kExitBadInput;
+  }
+  Result<judge::Judgement> j = InvalidArgument("not judged");
+  if (a->Has("state")) {
+    const std::string path = a->Get("state");
+    judge::SequentialState state;
+    if (std::ifstream probe(path); probe) {
+      auto text = ReadFile(path, in);
+      if (!text) { err << prefix << text.error().message << "\n"; return kExitBadInput; }
+      auto parsed = contracts::ParseSequentialState(*text);
+      if (!parsed) { err << prefix << path << ": " << parsed.error().message << "\n"; return kExitBadInput; }
+      state = std::move(*parsed);
+    }
+    j = judge::JudgeSequential(model, pairs, &state);
+    if (j) {
+      // Written to a temporary file and renamed, so a crash never leaves half a state.
+      const std::string tmp = path + ".tmp";
+      {
+        std::ofstream outf(tmp, std::ios::binary | std::ios::trunc);
+        outf << contracts::SequentialStateJson(state) << "\n";
+        if (!outf) { err << prefix << "cannot write state file '" << tmp << "'\n"; return kExitFailure; }
+      }
+      if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        err << prefix << "cannot replace state file '" << path << "'\n";
+        return kExitFailure;
+      }
+    }
+  } else {
+    j = judge::Judge(model, pairs);
+  }
   if (!j) { err << prefix << j.error().message << "\n"; return kExitBadInput; }
   out << (kayenta_format ? contracts::CanaryJudgeResultJson(*j) : contracts::JudgementJson(*j)) << "\n";
   return a->Has("exit-code") ? VerdictExit(*j) : kExitOk;

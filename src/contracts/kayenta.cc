@@ -322,4 +322,70 @@ std::string JudgementJson(const judge::Judgement& j) {
   return out.dump();
 }
 
+std::string SequentialStateJson(const judge::SequentialState& st) {
+  auto arm = [](const stats::ArmSummary& a) { return json{{"n", a.n}, {"mean", a.mean}, {"m2", a.m2}}; };
+  json values = json::object(), counts = json::object();
+  for (const auto& [key, v] : st.values) {
+    values[key] = {{"canary", arm(v.canary)}, {"baseline", arm(v.baseline)}, {"checks", v.checks},
+                   {"max_log_lambda", v.max_log_lambda}, {"conf_low", NumOrNull(v.conf_low)},
+                   {"conf_high", NumOrNull(v.conf_high)}};
+  }
+  for (const auto& [key, c] : st.counts) {
+    counts[key] = {{"canary_events", c.canary_events}, {"baseline_events", c.baseline_events},
+                   {"canary_exposure", c.canary_exposure}, {"baseline_exposure", c.baseline_exposure},
+                   {"prior_a", c.prior_a}, {"prior_b", c.prior_b}, {"checks", c.checks},
+                   {"max_log_bf", c.max_log_bf}};
+  }
+  return json{{"kind", "augur-sequential-state"}, {"version", 1}, {"values", values}, {"counts", counts}}.dump();
+}
+
+Result<judge::SequentialState> ParseSequentialState(std::string_view text) {
+  return Guard(text, "sequential state", [](const json& doc) {
+    OnlyKeys(doc, "", {"kind", "version", "values", "counts"});
+    if (doc.value("kind", "") != "augur-sequential-state") Fail("kind", "must be augur-sequential-state");
+    judge::SequentialState st;
+    auto u64 = [](const json& v, const std::string& p) {
+      if (!v.is_number_unsigned()) Fail(p, "must be a whole number >= 0");
+      return v.get<uint64_t>();
+    };
+    auto arm = [&](const json& a, const std::string& p) {
+      OnlyKeys(a, p, {"n", "mean", "m2"});
+      return stats::ArmSummary{u64(a.at("n"), p + ".n"), Number(a.at("mean"), p + ".mean"),
+                               Number(a.at("m2"), p + ".m2")};
+    };
+    if (doc.contains("values")) {
+      for (const auto& [key, v] : doc["values"].items()) {
+        const std::string p = "values." + key;
+        OnlyKeys(v, p, {"canary", "baseline", "checks", "max_log_lambda", "conf_low", "conf_high"});
+        stats::MsprtState m;
+        m.canary = arm(v.at("canary"), p + ".canary");
+        m.baseline = arm(v.at("baseline"), p + ".baseline");
+        m.checks = u64(v.at("checks"), p + ".checks");
+        m.max_log_lambda = Number(v.at("max_log_lambda"), p + ".max_log_lambda");
+        m.conf_low = v.at("conf_low").is_null() ? -INFINITY : Number(v.at("conf_low"), p + ".conf_low");
+        m.conf_high = v.at("conf_high").is_null() ? INFINITY : Number(v.at("conf_high"), p + ".conf_high");
+        st.values[key] = m;
+      }
+    }
+    if (doc.contains("counts")) {
+      for (const auto& [key, c] : doc["counts"].items()) {
+        const std::string p = "counts." + key;
+        OnlyKeys(c, p, {"canary_events", "baseline_events", "canary_exposure", "baseline_exposure",
+                        "prior_a", "prior_b", "checks", "max_log_bf"});
+        stats::CountTestState t;
+        t.canary_events = u64(c.at("canary_events"), p + ".canary_events");
+        t.baseline_events = u64(c.at("baseline_events"), p + ".baseline_events");
+        t.canary_exposure = Number(c.at("canary_exposure"), p + ".canary_exposure");
+        t.baseline_exposure = Number(c.at("baseline_exposure"), p + ".baseline_exposure");
+        t.prior_a = Number(c.at("prior_a"), p + ".prior_a");
+        t.prior_b = Number(c.at("prior_b"), p + ".prior_b");
+        t.checks = u64(c.at("checks"), p + ".checks");
+        t.max_log_bf = Number(c.at("max_log_bf"), p + ".max_log_bf");
+        st.counts[key] = t;
+      }
+    }
+    return st;
+  });
+}
+
 }  // namespace augur::contracts

@@ -171,4 +171,38 @@ TEST(Cli, JudgeBadInputNamesThePath) {
   EXPECT_NE(u.err.find("no metric named 'cpu'"), std::string::npos) << u.err;
 }
 
+TEST(Cli, SequentialStateCarriesAcrossRuns) {
+  char dir_template[] = "/tmp/augur_seq_test_XXXXXX";
+  const std::string dir = mkdtemp(dir_template);
+  std::ofstream(dir + "/model.yaml") << "apiVersion: augur.dev/v1\nkind: AnalysisModel\n"
+                                        "spec:\n  mode: sequential\n  metrics:\n"
+                                        "    - {name: latency, query: q, direction: increase, minSamples: 5}\n";
+  // Each run brings 20 new points per side; the canary is 30% slower.
+  int failed_at = -1;
+  for (int run = 0; run < 10 && failed_at < 0; ++run) {
+    nlohmann::json data = {{"metrics", {{{"name", "latency"}, {"canary", nlohmann::json::array()},
+                                         {"baseline", nlohmann::json::array()}}}}};
+    for (int i = 0; i < 20; ++i) {
+      const double wobble = ((i * 7 + run * 3) % 11) - 5;  // deterministic spread
+      data["metrics"][0]["baseline"].push_back(100 + wobble);
+      data["metrics"][0]["canary"].push_back(130 + wobble);
+    }
+    std::ofstream(dir + "/data.json") << data.dump();
+    auto r = Augur("judge --config " + dir + "/model.yaml --data " + dir + "/data.json --state " +
+                       dir + "/state.json --exit-code",
+                   "");
+    ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 3 || r.exit_code == 4) << r.err;
+    auto state = nlohmann::json::parse(Slurp(dir + "/state.json"));
+    EXPECT_EQ(state["values"]["latency"]["checks"], run + 1);
+    EXPECT_EQ(state["values"]["latency"]["canary"]["n"], 20 * (run + 1));
+    if (r.exit_code == 3) failed_at = run;
+  }
+  EXPECT_GE(failed_at, 0);
+  auto bad = Augur("judge --config " + Repo("models/http-golden-signals.yaml") + " --data " +
+                       Repo("deploy/examples/golden-signals-series.json") + " --state " + dir + "/s2.json",
+                   "");
+  EXPECT_EQ(bad.exit_code, 2);  // --state without sequential mode
+  std::system(("rm -rf " + dir).c_str());
+}
+
 }  // namespace

@@ -39,6 +39,11 @@ Result<RemoteJudgeRequest> ParseRemoteJudgeRequest(std::string_view json);
 // Kayenta's CanaryJudgeResult {judgeName, results, groupScores, score}.
 std::string CanaryJudgeResultJson(const judge::Judgement& judgement);
 
+// Sequential mode's running state as JSON, so `augur judge --mode sequential --state FILE`
+// can carry it between runs. Doubles are written with full precision; +-inf as null.
+std::string SequentialStateJson(const judge::SequentialState& state);
+Result<judge::SequentialState> ParseSequentialState(std::string_view json);
+
 // Augur's own, richer shape: every number behind every metric's decision.
 std::string JudgementJson(const judge::Judgement& judgement);
 
