@@ -20,8 +20,8 @@ const std::vector<FlagSpec> kFlags = {
     {"data", "FILE", "series: Kayenta metricSetPairList JSON or Augur {\"metrics\": [...]} JSON "
                      "(- for stdin)", ""},
     {"mode", "kayenta|augur|sequential",
-     "override the model's mode (sequential: a single look; the daemon and replay carry its "
-     "state across checks)", ""},
+     "override the model's mode (sequential: a single look unless --state carries the state "
+     "across runs)", ""},
     {"pass", "SCORE", "pass threshold (0-100), overriding the model", ""},
     {"marginal", "SCORE", "marginal threshold (0-100), overriding the model", ""},
     {"format", "augur|kayenta", "output shape: Augur's judgement or Kayenta's CanaryJudgeResult "

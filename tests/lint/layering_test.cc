@@ -34,6 +34,7 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
 const std::map<std::string, std::set<std::string>> kThirdParty = {
     {"stats", {"boost", "Eigen"}},
     {"contracts", {"nlohmann"}},
+    {"sources", {"yaml-cpp"}},
     {"config", {"nlohmann", "yaml-cpp"}},
 };
 const std::set<std::string> kKnownThirdParty = {"boost", "Eigen", "nlohmann", "httplib.h",
