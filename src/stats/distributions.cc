@@ -1,4 +1,5 @@
 #include "stats/distributions.h"
+#include "stats/boost_policy.h"
 
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
@@ -8,11 +9,7 @@ namespace augur::stats::internal {
 namespace {
 
 namespace bm = boost::math;
-using Policy = bm::policies::policy<
-    bm::policies::promote_double<false>, bm::policies::domain_error<bm::policies::ignore_error>,
-    bm::policies::overflow_error<bm::policies::ignore_error>,
-    bm::policies::evaluation_error<bm::policies::ignore_error>,
-    bm::policies::pole_error<bm::policies::ignore_error>>;
+using Policy = BoostPolicy;
 using Normal = bm::normal_distribution<double, Policy>;
 using StudentT = bm::students_t_distribution<double, Policy>;
 

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "stats/boost_policy.h"
+
 namespace augur::stats {
 
 Result<RateTestResult> PoissonRateTest(double events_x, double exposure_x, double events_y,
@@ -22,8 +24,8 @@ Result<RateTestResult> PoissonRateTest(double events_x, double exposure_x, doubl
   const double rho0 = exposure_x / (exposure_x + exposure_y);
   if (total > 0) {
     // Binomial tails as incomplete beta functions: exact, and accurate far out in the tail.
-    r.p_greater = k > 0 ? boost::math::ibeta(k, total - k + 1, rho0) : 1.0;
-    r.p_less = k < total ? boost::math::ibetac(k + 1, total - k, rho0) : 1.0;
+    r.p_greater = k > 0 ? boost::math::ibeta(k, total - k + 1, rho0, internal::BoostPolicy()) : 1.0;
+    r.p_less = k < total ? boost::math::ibetac(k + 1, total - k, rho0, internal::BoostPolicy()) : 1.0;
   }
   return r;
 }

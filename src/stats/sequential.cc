@@ -8,19 +8,14 @@
 #include <numbers>
 #include <string>
 
+#include "stats/boost_policy.h"
 #include "stats/distributions.h"
 
 namespace augur::stats {
 namespace {
 
 namespace bm = boost::math;
-// Same policy as stats/distributions.cc: double evaluation, no exceptions (a domain error
-// gives NaN, which the callers below never produce because the inputs are validated first).
-using Policy = bm::policies::policy<
-    bm::policies::promote_double<false>, bm::policies::domain_error<bm::policies::ignore_error>,
-    bm::policies::overflow_error<bm::policies::ignore_error>,
-    bm::policies::evaluation_error<bm::policies::ignore_error>,
-    bm::policies::pole_error<bm::policies::ignore_error>>;
+using Policy = internal::BoostPolicy;  // inputs are validated first, so no NaN arises
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
