@@ -29,7 +29,8 @@ Fixture Make(augur::judge::Mode mode) {
     m.groups = {"group-" + std::to_string(i % 4)};
     m.conf_level = mode == augur::judge::Mode::kKayenta ? 0.98 : 0.95;
     f.model.metrics.push_back(m);
-    std::lognormal_distribution<double> base(3.0, 0.4), canary(3.0 + (i % 5 == 0 ? 0.05 : 0.0), 0.4);
+    std::lognormal_distribution<double> base(3.0, 0.4),
+        canary(3.0 + (i % 5 == 0 ? 0.05 : 0.0), 0.4);
     MetricPair p{m.name, {}, std::vector<double>(1000), std::vector<double>(1000)};
     for (auto& v : p.control) v = base(rng);
     for (auto& v : p.experiment) v = canary(rng);
@@ -39,7 +40,8 @@ Fixture Make(augur::judge::Mode mode) {
 }
 
 void BM_Judge20Metrics(benchmark::State& state) {
-  const Fixture f = Make(state.range(0) ? augur::judge::Mode::kKayenta : augur::judge::Mode::kAugur);
+  const Fixture f =
+      Make(state.range(0) ? augur::judge::Mode::kKayenta : augur::judge::Mode::kAugur);
   for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs));
   state.SetLabel(state.range(0) ? "kayenta" : "augur");
 }
@@ -51,7 +53,8 @@ void BM_KayentaLiteralMannWhitney20(benchmark::State& state) {
   const Fixture f = Make(augur::judge::Mode::kKayenta);
   for (auto _ : state) {
     for (const auto& p : f.pairs) {
-      benchmark::DoNotOptimize(augur::stats::KayentaMannWhitneyReference(p.experiment, p.control, 0.98));
+      benchmark::DoNotOptimize(
+          augur::stats::KayentaMannWhitneyReference(p.experiment, p.control, 0.98));
     }
   }
 }

@@ -67,11 +67,12 @@ std::string MakePage(ExpositionFormat format, size_t target_bytes) {
       for (int proxy = 0; proxy < 4; ++proxy) {
         for (int server = 0; server < 8; ++server) {
           for (const char* code : kCodes) {
-            std::snprintf(buf, sizeof buf,
-                          "haproxy_server_bench_responses_%d%s{proxy=\"be_app_%d\",server=\"srv-%d\","
-                          "code=\"%s\"} %llu\n",
-                          fam, om ? "_total" : "", proxy, server, code,
-                          static_cast<unsigned long long>(next() % 10000000));
+            std::snprintf(
+                buf, sizeof buf,
+                "haproxy_server_bench_responses_%d%s{proxy=\"be_app_%d\",server=\"srv-%d\","
+                "code=\"%s\"} %llu\n",
+                fam, om ? "_total" : "", proxy, server, code,
+                static_cast<unsigned long long>(next() % 10000000));
             page += buf;
           }
         }

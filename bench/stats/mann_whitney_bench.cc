@@ -83,8 +83,20 @@ void BM_WelchT(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_MannWhitneyPValue)->Arg(1000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_MannWhitneyWithHodgesLehmannCi)->Arg(1000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_HodgesLehmannEstimate)->Arg(1000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MannWhitneyPValue)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MannWhitneyWithHodgesLehmannCi)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HodgesLehmannEstimate)
+    ->Arg(1000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ExactMannWhitney)->Arg(49)->Arg(200)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WelchT)->Arg(1000)->Arg(1000000)->Unit(benchmark::kMillisecond);

@@ -26,10 +26,9 @@
 // Every canary has its own seeded std::mt19937_64 stream, so the table does not depend on the
 // number of threads. Flags: --quick (1000 canaries), --canaries N, --checks N,
 // --per-check N, --requests N, --threads N, --seed N.
-#include <boost/math/special_functions/beta.hpp>
-
 #include <algorithm>
 #include <atomic>
+#include <boost/math/special_functions/beta.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -52,13 +51,13 @@ using augur::stats::Alternative;
 struct Config {
   int canaries = 10000;
   int checks = 20;
-  int per_check = 60;       // latency values per arm per check
-  int requests = 1000;      // requests per arm per check (even split)
+  int per_check = 60;   // latency values per arm per check
+  int requests = 1000;  // requests per arm per check (even split)
   double latency_median_ms = 100;
   double latency_log_sd = 0.5;
   double error_rate = 0.005;
   double alpha = 0.05;
-  unsigned threads = 0;     // 0 = hardware concurrency
+  unsigned threads = 0;  // 0 = hardware concurrency
   uint64_t seed = 20240601;
 };
 
@@ -148,8 +147,7 @@ LatencyOutcome SimulateLatency(const Config& cfg, double ratio, int scenario) {
         if (r->p_value < bonferroni && out.mwu_bonferroni[i] == 0) out.mwu_bonferroni[i] = check;
         if (last) out.mwu_last_look[i] = fail;
       }
-      if (!null && out.msprt[i] != 0 && out.msprt_greater[i] != 0 &&
-          out.mwu_bonferroni[i] != 0) {
+      if (!null && out.msprt[i] != 0 && out.msprt_greater[i] != 0 && out.mwu_bonferroni[i] != 0) {
         break;
       }
     }
@@ -217,7 +215,7 @@ struct Summary {
   double rate = 0, half_ci = 0;  // fraction failed within the checks, 95% binomial half-width
   double median = 0;             // over all canaries, never-failed counted as > checks
   bool median_defined = false;
-  double mean_detected = 0;      // mean first-failing check among canaries that failed
+  double mean_detected = 0;  // mean first-failing check among canaries that failed
 };
 
 Summary Summarize(const FirstFail& ff, int checks) {
@@ -249,8 +247,7 @@ std::string Pct(const Summary& s) {
   return buf;
 }
 
-void Row(const char* scenario, const char* method, const Summary& s, int checks,
-         bool delays) {
+void Row(const char* scenario, const char* method, const Summary& s, int checks, bool delays) {
   char median[32] = "–", mean[32] = "–";
   if (delays) {
     if (s.median_defined) {
@@ -329,9 +326,10 @@ int main(int argc, char** argv) {
       "alpha %g.\n\n",
       cfg.canaries, k, cfg.per_check, cfg.latency_median_ms, cfg.latency_log_sd, cfg.requests,
       100 * cfg.error_rate, cfg.alpha);
-  std::printf("| Scenario | Method | Failed within %d checks (95%% MC CI) | Median checks to "
-              "fail | Mean checks to fail (failed only) |\n",
-              k);
+  std::printf(
+      "| Scenario | Method | Failed within %d checks (95%% MC CI) | Median checks to "
+      "fail | Mean checks to fail (failed only) |\n",
+      k);
   std::printf("|---|---|---|---|---|\n");
   Row("latency, no regression", "mSPRT on log-latency, two-sided", Summarize(lat0.msprt, k), k,
       false);
@@ -339,14 +337,14 @@ int main(int argc, char** argv) {
       Summarize(lat0.msprt_greater, k), k, false);
   Row("latency, no regression", "Mann-Whitney re-run every check", Summarize(lat0.mwu, k), k,
       false);
-  Row("latency, no regression", "Mann-Whitney once, at the last check", Summarize(last_look, k),
-      k, false);
+  Row("latency, no regression", "Mann-Whitney once, at the last check", Summarize(last_look, k), k,
+      false);
   Row("latency, no regression", "Mann-Whitney every check at alpha/checks",
       Summarize(lat0.mwu_bonferroni, k), k, false);
-  Row("errors 0.5%, no regression", "count test (one-sided BF)", Summarize(err0.sequential, k),
-      k, false);
-  Row("errors 0.5%, no regression", "binomial re-run every check", Summarize(err0.binomial, k),
-      k, false);
+  Row("errors 0.5%, no regression", "count test (one-sided BF)", Summarize(err0.sequential, k), k,
+      false);
+  Row("errors 0.5%, no regression", "binomial re-run every check", Summarize(err0.binomial, k), k,
+      false);
   Row("errors 0.5%, no regression", "binomial every check at alpha/checks",
       Summarize(err0.binomial_bonferroni, k), k, false);
   Row("errors, no regression, canary share 10%→50%", "count test (one-sided BF)",
@@ -359,10 +357,8 @@ int main(int argc, char** argv) {
   Row("latency ×1.10", "Mann-Whitney re-run every check", Summarize(lat1.mwu, k), k, true);
   Row("latency ×1.10", "Mann-Whitney every check at alpha/checks",
       Summarize(lat1.mwu_bonferroni, k), k, true);
-  Row("errors ×2 (0.5%→1%)", "count test (one-sided BF)", Summarize(err1.sequential, k), k,
-      true);
-  Row("errors ×2 (0.5%→1%)", "binomial re-run every check", Summarize(err1.binomial, k), k,
-      true);
+  Row("errors ×2 (0.5%→1%)", "count test (one-sided BF)", Summarize(err1.sequential, k), k, true);
+  Row("errors ×2 (0.5%→1%)", "binomial re-run every check", Summarize(err1.binomial, k), k, true);
   Row("errors ×2 (0.5%→1%)", "binomial every check at alpha/checks",
       Summarize(err1.binomial_bonferroni, k), k, true);
   std::printf(

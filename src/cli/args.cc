@@ -53,8 +53,8 @@ Result<Args> Args::Parse(const std::vector<std::string>& tokens,
       name = name.substr(0, eq);
       has_inline = true;
     }
-    auto spec = std::find_if(specs.begin(), specs.end(),
-                             [&](const FlagSpec& s) { return s.name == name; });
+    auto spec =
+        std::find_if(specs.begin(), specs.end(), [&](const FlagSpec& s) { return s.name == name; });
     if (spec == specs.end()) {
       std::string msg = "unknown flag '--" + name + "'";
       if (auto s = DidYouMean("--" + name, names)) msg += "; did you mean '" + *s + "'?";

@@ -13,8 +13,8 @@
 namespace augur::cli {
 
 struct FlagSpec {
-  std::string name;         // without the leading "--"
-  std::string value_name;   // empty for a boolean switch
+  std::string name;        // without the leading "--"
+  std::string value_name;  // empty for a boolean switch
   std::string help;
   std::string default_value;  // shown in --help; empty for none
 };

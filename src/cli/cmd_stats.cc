@@ -31,8 +31,7 @@ const FlagSpec kNonFinite{"non-finite", "reject|drop",
 const FlagSpec kAlternative{"alternative", "two-sided|less|greater",
                             "alternative hypothesis; greater means x tends to exceed y",
                             "two-sided"};
-const FlagSpec kConfLevel{"conf-level", "C", "confidence level of the interval, in (0, 1)",
-                          "0.95"};
+const FlagSpec kConfLevel{"conf-level", "C", "confidence level of the interval, in (0, 1)", "0.95"};
 
 struct Subcommand {
   const char* name;
@@ -115,10 +114,14 @@ Result<Json> RunKs(const Args& a, const Samples& s) {
   auto nf = stats::ParseNonFinitePolicy(a.Get("non-finite"));
   if (!nf) return nf.error();
   const std::string m = a.Get("method");
-  if (m == "auto") o.method = stats::KsMethod::kAuto;
-  else if (m == "exact") o.method = stats::KsMethod::kExact;
-  else if (m == "asymptotic") o.method = stats::KsMethod::kAsymptotic;
-  else return InvalidArgument("unknown method '" + m + "' (expected auto, exact or asymptotic)");
+  if (m == "auto")
+    o.method = stats::KsMethod::kAuto;
+  else if (m == "exact")
+    o.method = stats::KsMethod::kExact;
+  else if (m == "asymptotic")
+    o.method = stats::KsMethod::kAsymptotic;
+  else
+    return InvalidArgument("unknown method '" + m + "' (expected auto, exact or asymptotic)");
   o.alternative = *alt;
   o.non_finite = *nf;
   auto r = stats::KolmogorovSmirnov(s.x, s.y, o);
@@ -182,21 +185,34 @@ const std::vector<Subcommand>& Subcommands() {
         {"no-correct", "", "no continuity correction in the normal approximation", ""},
         kConfLevel,
         {"no-conf-int", "", "skip the Hodges-Lehmann estimate and interval", ""},
-        kNonFinite, kInput},
-       true, RunMannWhitney},
-      {"welch-t", "Welch's unequal-variance t-test for mean(x) - mean(y) (R's t.test(x, y))",
-       {kAlternative, kConfLevel, kNonFinite, kInput}, true, RunWelch},
+        kNonFinite,
+        kInput},
+       true,
+       RunMannWhitney},
+      {"welch-t",
+       "Welch's unequal-variance t-test for mean(x) - mean(y) (R's t.test(x, y))",
+       {kAlternative, kConfLevel, kNonFinite, kInput},
+       true,
+       RunWelch},
       {"ks",
        "two-sample Kolmogorov-Smirnov test (R's ks.test(x, y); exact iff nx*ny < 10000, "
        "also with ties)",
        {kAlternative,
         {"method", "auto|exact|asymptotic", "exact or asymptotic p-value", "auto"},
-        kNonFinite, kInput},
-       true, RunKs},
-      {"effect-size", "common-language effect size P(x > y) + P(x = y)/2 and mean(x)/mean(y)",
-       {kNonFinite, kInput}, true, RunEffectSize},
-      {"describe", "n, mean, sd, R-7 percentiles, median, MAD of the sample x",
-       {kNonFinite, kInput}, false, RunDescribe},
+        kNonFinite,
+        kInput},
+       true,
+       RunKs},
+      {"effect-size",
+       "common-language effect size P(x > y) + P(x = y)/2 and mean(x)/mean(y)",
+       {kNonFinite, kInput},
+       true,
+       RunEffectSize},
+      {"describe",
+       "n, mean, sd, R-7 percentiles, median, MAD of the sample x",
+       {kNonFinite, kInput},
+       false,
+       RunDescribe},
   };
   return kSubs;
 }
@@ -237,8 +253,9 @@ int RunStats(const std::vector<std::string>& args, std::istream& in, std::ostrea
     return kExitBadInput;
   }
   if (parsed->help()) {
-    out << "usage: augur stats " << sub->name << " [flags] < samples.json\n\n" << sub->summary
-        << ".\n\nflags:\n" << FormatFlags(sub->flags);
+    out << "usage: augur stats " << sub->name << " [flags] < samples.json\n\n"
+        << sub->summary << ".\n\nflags:\n"
+        << FormatFlags(sub->flags);
     return kExitOk;
   }
   if (!parsed->positional().empty()) {

@@ -8,8 +8,10 @@ namespace augur::cli {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
-      {"stats", "two-sample tests on JSON samples: mann-whitney (with Hodges-Lehmann), welch-t, "
-                "ks, effect-size, describe", &RunStats},
+      {"stats",
+       "two-sample tests on JSON samples: mann-whitney (with Hodges-Lehmann), welch-t, "
+       "ks, effect-size, describe",
+       &RunStats},
       {"judge", "judge canary against baseline series with an analysis model (Augur or Kayenta)",
        &RunJudge},
   };

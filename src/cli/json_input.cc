@@ -22,11 +22,15 @@ Result<std::vector<double>> ReadArray(const nlohmann::json& doc, const std::stri
       out.push_back(NAN);
     } else if (v.is_string()) {
       const auto& s = v.get_ref<const std::string&>();
-      if (s == "NaN") out.push_back(NAN);
-      else if (s == "+Inf" || s == "Inf") out.push_back(INFINITY);
-      else if (s == "-Inf") out.push_back(-INFINITY);
-      else return InvalidArgument("input: " + key + "[" + std::to_string(i) + "] is the string \"" +
-                                  s.substr(0, 40) + "\", not a number");
+      if (s == "NaN")
+        out.push_back(NAN);
+      else if (s == "+Inf" || s == "Inf")
+        out.push_back(INFINITY);
+      else if (s == "-Inf")
+        out.push_back(-INFINITY);
+      else
+        return InvalidArgument("input: " + key + "[" + std::to_string(i) + "] is the string \"" +
+                               s.substr(0, 40) + "\", not a number");
     } else {
       return InvalidArgument("input: " + key + "[" + std::to_string(i) + "] is " + v.type_name() +
                              ", not a number");
@@ -47,8 +51,9 @@ Result<Samples> ReadSamples(std::istream& in, bool need_y) {
     return InvalidArgument(std::string("input is not valid JSON: ") + e.what());
   }
   if (!doc.is_object()) {
-    return InvalidArgument(std::string("input must be a JSON object like {\"x\":[...],\"y\":[...]}, got ") +
-                           doc.type_name());
+    return InvalidArgument(
+        std::string("input must be a JSON object like {\"x\":[...],\"y\":[...]}, got ") +
+        doc.type_name());
   }
   Samples s;
   auto x = ReadArray(doc, "x");

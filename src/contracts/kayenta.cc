@@ -7,8 +7,8 @@
 namespace augur::contracts {
 namespace {
 
-using nlohmann::json;
 using judge::Classification;
+using nlohmann::json;
 
 // Throwing inside the parser keeps the many checks short; every throw is caught at the
 // public boundary below and turned into a Result.
@@ -58,46 +58,64 @@ judge::ScoreThresholds Thresholds(const json& t, const std::string& path) {
 }
 
 void ParseCanarySettings(const json& c, const std::string& path, judge::MetricConfig* m) {
-  OnlyKeys(c, path, {"direction", "nanStrategy", "outliers", "critical", "mustHaveData", "muted",
-                     "effectSize", "tolerance", "confLevel"});
+  OnlyKeys(c, path,
+           {"direction", "nanStrategy", "outliers", "critical", "mustHaveData", "muted",
+            "effectSize", "tolerance", "confLevel"});
   if (c.contains("direction")) {
     const std::string d = String(c["direction"], path + ".direction");
-    if (d == "increase") m->direction = judge::Direction::kIncrease;
-    else if (d == "decrease") m->direction = judge::Direction::kDecrease;
-    else if (d == "either") m->direction = judge::Direction::kEither;
-    else Fail(path + ".direction", "'" + d + "' is not one of increase, decrease, either");
+    if (d == "increase")
+      m->direction = judge::Direction::kIncrease;
+    else if (d == "decrease")
+      m->direction = judge::Direction::kDecrease;
+    else if (d == "either")
+      m->direction = judge::Direction::kEither;
+    else
+      Fail(path + ".direction", "'" + d + "' is not one of increase, decrease, either");
   }
   if (c.contains("nanStrategy")) {
     const std::string s = String(c["nanStrategy"], path + ".nanStrategy");
-    if (s == "remove" || s == "none") m->nan_strategy = judge::NanStrategy::kRemove;
-    else if (s == "replace") m->nan_strategy = judge::NanStrategy::kReplace;
-    else Fail(path + ".nanStrategy", "'" + s + "' is not one of remove, replace");
+    if (s == "remove" || s == "none")
+      m->nan_strategy = judge::NanStrategy::kRemove;
+    else if (s == "replace")
+      m->nan_strategy = judge::NanStrategy::kReplace;
+    else
+      Fail(path + ".nanStrategy", "'" + s + "' is not one of remove, replace");
   }
   if (c.contains("outliers")) {
     const json& o = c["outliers"];
     OnlyKeys(o, path + ".outliers", {"strategy", "outlierFactor"});
     if (o.contains("strategy")) {
       const std::string s = String(o["strategy"], path + ".outliers.strategy");
-      if (s == "remove") m->remove_outliers = true;
-      else if (s == "keep" || s == "none") m->remove_outliers = false;
-      else Fail(path + ".outliers.strategy", "'" + s + "' is not one of remove, keep");
+      if (s == "remove")
+        m->remove_outliers = true;
+      else if (s == "keep" || s == "none")
+        m->remove_outliers = false;
+      else
+        Fail(path + ".outliers.strategy", "'" + s + "' is not one of remove, keep");
     }
-    if (o.contains("outlierFactor")) m->outlier_factor = Number(o["outlierFactor"], path + ".outliers.outlierFactor");
+    if (o.contains("outlierFactor"))
+      m->outlier_factor = Number(o["outlierFactor"], path + ".outliers.outlierFactor");
   }
   if (c.contains("critical")) m->critical = Bool(c["critical"], path + ".critical");
-  if (c.contains("mustHaveData")) m->must_have_data = Bool(c["mustHaveData"], path + ".mustHaveData");
+  if (c.contains("mustHaveData"))
+    m->must_have_data = Bool(c["mustHaveData"], path + ".mustHaveData");
   if (c.contains("muted")) m->muted = Bool(c["muted"], path + ".muted");
   if (c.contains("tolerance")) m->tolerance = Number(c["tolerance"], path + ".tolerance");
   if (c.contains("confLevel")) m->conf_level = Number(c["confLevel"], path + ".confLevel");
   if (c.contains("effectSize")) {
     const json& e = c["effectSize"];
     const std::string ep = path + ".effectSize";
-    OnlyKeys(e, ep, {"measure", "allowedIncrease", "allowedDecrease", "criticalIncrease", "criticalDecrease"});
+    OnlyKeys(
+        e, ep,
+        {"measure", "allowedIncrease", "allowedDecrease", "criticalIncrease", "criticalDecrease"});
     if (e.contains("measure")) {
       const std::string s = String(e["measure"], ep + ".measure");
-      if (s == "meanRatio") m->effect.measure = judge::EffectMeasure::kMeanRatio;
-      else if (s == "cles") m->effect.measure = judge::EffectMeasure::kCles;
-      else Fail(ep + ".measure", "'" + s + "' is not one of meanRatio, cles");
+      if (s == "meanRatio")
+        m->effect.measure = judge::EffectMeasure::kMeanRatio;
+      else if (s == "cles")
+        m->effect.measure = judge::EffectMeasure::kCles;
+      else
+        Fail(ep + ".measure", "'" + s + "' is not one of meanRatio, cles");
     }
     // Kayenta's defaults depend on the measure: 1.0 for the mean ratio, 0.5 for CLES.
     const double d = m->effect.measure == judge::EffectMeasure::kCles ? 0.5 : 1.0;
@@ -111,13 +129,15 @@ void ParseCanarySettings(const json& c, const std::string& path, judge::MetricCo
 
 judge::Model CanaryConfig(const json& doc, const std::string& root) {
   const std::string p = root.empty() ? "" : root + ".";
-  OnlyKeys(doc, root, {"createdTimestamp", "updatedTimestamp", "createdTimestampIso", "updatedTimestampIso",
-                       "name", "id", "description", "configVersion", "applications", "judge", "metrics",
-                       "templates", "classifier"});
+  OnlyKeys(doc, root,
+           {"createdTimestamp", "updatedTimestamp", "createdTimestampIso", "updatedTimestampIso",
+            "name", "id", "description", "configVersion", "applications", "judge", "metrics",
+            "templates", "classifier"});
   judge::Model model;
   model.mode = judge::Mode::kKayenta;
   if (doc.contains("name")) model.name = String(doc["name"], p + "name");
-  if (!doc.contains("metrics") || !doc["metrics"].is_array()) Fail(p + "metrics", "must be an array of metrics");
+  if (!doc.contains("metrics") || !doc["metrics"].is_array())
+    Fail(p + "metrics", "must be an array of metrics");
   size_t i = 0;
   for (const json& mj : doc["metrics"]) {
     const std::string mp = p + "metrics[" + std::to_string(i++) + "]";
@@ -125,7 +145,8 @@ judge::Model CanaryConfig(const json& doc, const std::string& root) {
     judge::MetricConfig m;
     if (!mj.contains("name")) Fail(mp + ".name", "is required");
     m.name = String(mj["name"], mp + ".name");
-    if (!mj.contains("query") || !mj["query"].is_object()) Fail(mp + ".query", "is required (an object)");
+    if (!mj.contains("query") || !mj["query"].is_object())
+      Fail(mp + ".query", "is required (an object)");
     if (mj["query"].contains("customInlineTemplate")) {
       m.query = String(mj["query"]["customInlineTemplate"], mp + ".query.customInlineTemplate");
     } else if (mj["query"].contains("metricName")) {
@@ -134,12 +155,14 @@ judge::Model CanaryConfig(const json& doc, const std::string& root) {
     if (mj.contains("groups")) {
       if (!mj["groups"].is_array()) Fail(mp + ".groups", "must be an array of strings");
       size_t g = 0;
-      for (const json& gj : mj["groups"]) m.groups.push_back(String(gj, mp + ".groups[" + std::to_string(g++) + "]"));
+      for (const json& gj : mj["groups"])
+        m.groups.push_back(String(gj, mp + ".groups[" + std::to_string(g++) + "]"));
     }
     if (mj.contains("analysisConfigurations")) {
       const json& a = mj["analysisConfigurations"];
       OnlyKeys(a, mp + ".analysisConfigurations", {"canary"});
-      if (a.contains("canary")) ParseCanarySettings(a["canary"], mp + ".analysisConfigurations.canary", &m);
+      if (a.contains("canary"))
+        ParseCanarySettings(a["canary"], mp + ".analysisConfigurations.canary", &m);
     }
     model.metrics.push_back(std::move(m));
   }
@@ -151,9 +174,11 @@ judge::Model CanaryConfig(const json& doc, const std::string& root) {
       for (const auto& [g, w] : c["groupWeights"].items())
         model.group_weights[g] = Number(w, p + "classifier.groupWeights." + g);
     }
-    if (c.contains("scoreThresholds")) model.thresholds = Thresholds(c["scoreThresholds"], p + "classifier.scoreThresholds");
+    if (c.contains("scoreThresholds"))
+      model.thresholds = Thresholds(c["scoreThresholds"], p + "classifier.scoreThresholds");
   }
-  if (auto st = judge::ValidateModel(model); !st) throw ParseError{(root.empty() ? "" : root + ": ") + st.error().message};
+  if (auto st = judge::ValidateModel(model); !st)
+    throw ParseError{(root.empty() ? "" : root + ": ") + st.error().message};
   return model;
 }
 
@@ -163,7 +188,9 @@ std::vector<judge::MetricPair> PairList(const json& doc, const std::string& root
   size_t i = 0;
   for (const json& pj : doc) {
     const std::string pp = root + "[" + std::to_string(i++) + "]";
-    OnlyKeys(pj, pp, {"name", "id", "tags", "values", "attributes", "scopes", "startTimeMillis", "startTimeIso", "stepMillis"});
+    OnlyKeys(pj, pp,
+             {"name", "id", "tags", "values", "attributes", "scopes", "startTimeMillis",
+              "startTimeIso", "stepMillis"});
     judge::MetricPair pair;
     if (!pj.contains("name")) Fail(pp + ".name", "is required");
     pair.name = String(pj["name"], pp + ".name");
@@ -212,7 +239,8 @@ Result<judge::Model> ParseKayentaCanaryConfig(std::string_view text) {
 }
 
 Result<std::vector<judge::MetricPair>> ParseMetricSetPairList(std::string_view text) {
-  return Guard(text, "metricSetPairList", [](const json& doc) { return PairList(doc, "metricSetPairList"); });
+  return Guard(text, "metricSetPairList",
+               [](const json& doc) { return PairList(doc, "metricSetPairList"); });
 }
 
 Result<std::vector<judge::MetricPair>> ParseJudgeData(std::string_view text) {
@@ -237,7 +265,8 @@ Result<std::vector<judge::MetricPair>> ParseJudgeData(std::string_view text) {
         if (!mj.contains(side) || !mj[side].is_array()) Fail(sp, "must be an array of numbers");
         auto& dst = std::string(side) == "baseline" ? pair.control : pair.experiment;
         size_t k = 0;
-        for (const json& x : mj[side]) dst.push_back(Number(x, sp + "[" + std::to_string(k++) + "]"));
+        for (const json& x : mj[side])
+          dst.push_back(Number(x, sp + "[" + std::to_string(k++) + "]"));
       }
       out.push_back(std::move(pair));
     }
@@ -279,70 +308,97 @@ std::string CanaryJudgeResultJson(const judge::Judgement& j) {
   }
   json groups = json::array();
   for (const auto& g : j.groups) {
-    groups.push_back({{"name", g.name}, {"score", g.score}, {"classification", ""}, {"classificationReason", ""}});
+    groups.push_back({{"name", g.name},
+                      {"score", g.score},
+                      {"classification", ""},
+                      {"classificationReason", ""}});
   }
   json out = {{"judgeName", j.judge_name},
               {"results", results},
               {"groupScores", groups},
-              {"score", {{"score", j.score},
-                         {"classification", judge::OutcomeName(j.outcome)},
-                         {"classificationReason", j.reason}}}};
+              {"score",
+               {{"score", j.score},
+                {"classification", judge::OutcomeName(j.outcome)},
+                {"classificationReason", j.reason}}}};
   return out.dump();
 }
 
 std::string JudgementJson(const judge::Judgement& j) {
   auto side = [](const judge::SideStats& s) {
-    return json{{"n", s.count}, {"mean", s.mean}, {"sd", s.sd}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
+    return json{{"n", s.count}, {"mean", s.mean}, {"sd", s.sd},
+                {"p50", s.p50}, {"p90", s.p90},   {"p99", s.p99}};
   };
   json metrics = json::array();
   for (const auto& r : j.results) {
     json tags = json::object();
     for (const auto& [k, v] : r.tags) tags[k] = v;
-    metrics.push_back({{"name", r.name}, {"tags", tags}, {"groups", r.groups},
+    metrics.push_back({{"name", r.name},
+                       {"tags", tags},
+                       {"groups", r.groups},
                        {"classification", judge::ClassificationName(r.classification)},
-                       {"reason", r.reason}, {"critical", r.critical}, {"muted", r.muted},
+                       {"reason", r.reason},
+                       {"critical", r.critical},
+                       {"muted", r.muted},
                        {"criterion", r.criterion},
-                       {"canary", side(r.experiment)}, {"baseline", side(r.control)},
+                       {"canary", side(r.experiment)},
+                       {"baseline", side(r.control)},
                        {"estimate", NumOrNull(r.estimate)},
                        {"conf_int", {NumOrNull(r.ci_lower), NumOrNull(r.ci_upper)}},
-                       {"p_value", NumOrNull(r.p_value)}, {"effect_size", NumOrNull(r.effect_size)},
-                       {"mean_ratio", NumOrNull(r.deviation)}, {"bound", NumOrNull(r.bound)},
-                       {"anomaly", {{"max_score", NumOrNull(r.anomaly_score)},
-                                    {"alarms", r.anomaly_alarms},
-                                    {"reason", r.anomaly_reason}}}});
+                       {"p_value", NumOrNull(r.p_value)},
+                       {"effect_size", NumOrNull(r.effect_size)},
+                       {"mean_ratio", NumOrNull(r.deviation)},
+                       {"bound", NumOrNull(r.bound)},
+                       {"anomaly",
+                        {{"max_score", NumOrNull(r.anomaly_score)},
+                         {"alarms", r.anomaly_alarms},
+                         {"reason", r.anomaly_reason}}}});
   }
   json groups = json::array();
   for (const auto& g : j.groups)
-    groups.push_back({{"name", g.name}, {"score", g.score}, {"no_data", g.no_data}, {"metrics", g.metrics}});
-  const char* verdict = j.outcome == judge::Outcome::kPass ? "pass"
-                        : j.outcome == judge::Outcome::kFail ? "fail"
-                        : j.outcome == judge::Outcome::kMarginal ? "marginal" : "inconclusive";
-  json out = {{"verdict", verdict}, {"score", j.score}, {"reason", j.reason}, {"judge", j.judge_name},
-              {"groups", groups}, {"metrics", metrics}};
+    groups.push_back(
+        {{"name", g.name}, {"score", g.score}, {"no_data", g.no_data}, {"metrics", g.metrics}});
+  const char* verdict = j.outcome == judge::Outcome::kPass       ? "pass"
+                        : j.outcome == judge::Outcome::kFail     ? "fail"
+                        : j.outcome == judge::Outcome::kMarginal ? "marginal"
+                                                                 : "inconclusive";
+  json out = {{"verdict", verdict},    {"score", j.score}, {"reason", j.reason},
+              {"judge", j.judge_name}, {"groups", groups}, {"metrics", metrics}};
   return out.dump();
 }
 
 std::string SequentialStateJson(const judge::SequentialState& st) {
-  auto arm = [](const stats::ArmSummary& a) { return json{{"n", a.n}, {"mean", a.mean}, {"m2", a.m2}}; };
+  auto arm = [](const stats::ArmSummary& a) {
+    return json{{"n", a.n}, {"mean", a.mean}, {"m2", a.m2}};
+  };
   json values = json::object(), counts = json::object();
   for (const auto& [key, v] : st.values) {
-    values[key] = {{"canary", arm(v.canary)}, {"baseline", arm(v.baseline)}, {"checks", v.checks},
-                   {"max_log_lambda", v.max_log_lambda}, {"conf_low", NumOrNull(v.conf_low)},
+    values[key] = {{"canary", arm(v.canary)},
+                   {"baseline", arm(v.baseline)},
+                   {"checks", v.checks},
+                   {"max_log_lambda", v.max_log_lambda},
+                   {"conf_low", NumOrNull(v.conf_low)},
                    {"conf_high", NumOrNull(v.conf_high)}};
   }
   for (const auto& [key, c] : st.counts) {
-    counts[key] = {{"canary_events", c.canary_events}, {"baseline_events", c.baseline_events},
-                   {"canary_exposure", c.canary_exposure}, {"baseline_exposure", c.baseline_exposure},
-                   {"prior_a", c.prior_a}, {"prior_b", c.prior_b}, {"checks", c.checks},
+    counts[key] = {{"canary_events", c.canary_events},
+                   {"baseline_events", c.baseline_events},
+                   {"canary_exposure", c.canary_exposure},
+                   {"baseline_exposure", c.baseline_exposure},
+                   {"prior_a", c.prior_a},
+                   {"prior_b", c.prior_b},
+                   {"checks", c.checks},
                    {"max_log_bf", c.max_log_bf}};
   }
-  return json{{"kind", "augur-sequential-state"}, {"version", 1}, {"values", values}, {"counts", counts}}.dump();
+  return json{
+      {"kind", "augur-sequential-state"}, {"version", 1}, {"values", values}, {"counts", counts}}
+      .dump();
 }
 
 Result<judge::SequentialState> ParseSequentialState(std::string_view text) {
   return Guard(text, "sequential state", [](const json& doc) {
     OnlyKeys(doc, "", {"kind", "version", "values", "counts"});
-    if (doc.value("kind", "") != "augur-sequential-state") Fail("kind", "must be augur-sequential-state");
+    if (doc.value("kind", "") != "augur-sequential-state")
+      Fail("kind", "must be augur-sequential-state");
     judge::SequentialState st;
     auto u64 = [](const json& v, const std::string& p) {
       if (!v.is_number_unsigned()) Fail(p, "must be a whole number >= 0");
@@ -362,16 +418,19 @@ Result<judge::SequentialState> ParseSequentialState(std::string_view text) {
         m.baseline = arm(v.at("baseline"), p + ".baseline");
         m.checks = u64(v.at("checks"), p + ".checks");
         m.max_log_lambda = Number(v.at("max_log_lambda"), p + ".max_log_lambda");
-        m.conf_low = v.at("conf_low").is_null() ? -INFINITY : Number(v.at("conf_low"), p + ".conf_low");
-        m.conf_high = v.at("conf_high").is_null() ? INFINITY : Number(v.at("conf_high"), p + ".conf_high");
+        m.conf_low =
+            v.at("conf_low").is_null() ? -INFINITY : Number(v.at("conf_low"), p + ".conf_low");
+        m.conf_high =
+            v.at("conf_high").is_null() ? INFINITY : Number(v.at("conf_high"), p + ".conf_high");
         st.values[key] = m;
       }
     }
     if (doc.contains("counts")) {
       for (const auto& [key, c] : doc["counts"].items()) {
         const std::string p = "counts." + key;
-        OnlyKeys(c, p, {"canary_events", "baseline_events", "canary_exposure", "baseline_exposure",
-                        "prior_a", "prior_b", "checks", "max_log_bf"});
+        OnlyKeys(c, p,
+                 {"canary_events", "baseline_events", "canary_exposure", "baseline_exposure",
+                  "prior_a", "prior_b", "checks", "max_log_bf"});
         stats::CountTestState t;
         t.canary_events = u64(c.at("canary_events"), p + ".canary_events");
         t.baseline_events = u64(c.at("baseline_events"), p + ".baseline_events");

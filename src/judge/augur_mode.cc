@@ -6,13 +6,13 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 #include <cmath>
+#include <map>
 #include <optional>
 #include <sstream>
 
-#include "augur/stats/descriptive.h"
 #include "augur/stats/anomaly.h"
+#include "augur/stats/descriptive.h"
 #include "augur/stats/mann_whitney.h"
 #include "augur/stats/rate_test.h"
 #include "judge/common.h"
@@ -36,10 +36,14 @@ double Aggregate(const std::string& how, const SideStats& s, std::span<const dou
 bool Holds(const Criterion& c, double canary, double baseline) {
   const double target = c.relative ? baseline * (1.0 + c.value / 100.0) : c.value;
   switch (c.op) {
-    case Criterion::Op::kLess: return canary < target;
-    case Criterion::Op::kLessEqual: return canary <= target;
-    case Criterion::Op::kGreater: return canary > target;
-    case Criterion::Op::kGreaterEqual: return canary >= target;
+    case Criterion::Op::kLess:
+      return canary < target;
+    case Criterion::Op::kLessEqual:
+      return canary <= target;
+    case Criterion::Op::kGreater:
+      return canary > target;
+    case Criterion::Op::kGreaterEqual:
+      return canary >= target;
   }
   return true;
 }
@@ -99,9 +103,11 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
   std::sort(experiment.begin(), experiment.end());
   r.control = SummarizeSorted(control);
   r.experiment = SummarizeSorted(experiment);
-  const size_t missing = (control_in.size() - control.size()) + (experiment_in.size() - experiment.size());
+  const size_t missing =
+      (control_in.size() - control.size()) + (experiment_in.size() - experiment.size());
   if (control.empty() || experiment.empty()) {
-    return NoData(m, r, std::string("no data for ") + (experiment.empty() ? "the canary" : "the baseline"));
+    return NoData(
+        m, r, std::string("no data for ") + (experiment.empty() ? "the canary" : "the baseline"));
   }
   const size_t min_n = std::max<size_t>(m.min_samples, 1);
   if (m.kind == MetricKind::kContinuous && (control.size() < min_n || experiment.size() < min_n)) {
@@ -111,7 +117,8 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
                " per side needed)";
     return r;
   }
-  std::string missing_note = missing ? " (" + std::to_string(missing) + " missing points ignored)" : "";
+  std::string missing_note =
+      missing ? " (" + std::to_string(missing) + " missing points ignored)" : "";
   if (auto up = ScoreAnomaly(m, control_in, experiment_in, &r)) {
     Fail(m, &r, *up, "anomaly over time: " + r.anomaly_reason);
     r.criterion = "anomaly score (robust z, EWMA, CUSUM of canary - baseline)";
@@ -124,20 +131,25 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
   const double canary_agg = Aggregate(m.aggregate, r.experiment, experiment);
   const double baseline_agg = Aggregate(m.aggregate, r.control, control);
   if (m.threshold_max && canary_agg > *m.threshold_max) {
-    Fail(m, &r, true, "canary " + m.aggregate + " " + Num(canary_agg) + " is above the maximum " + Num(*m.threshold_max));
+    Fail(m, &r, true,
+         "canary " + m.aggregate + " " + Num(canary_agg) + " is above the maximum " +
+             Num(*m.threshold_max));
     r.criterion = "thresholdRange.max";
     return r;
   }
   if (m.threshold_min && canary_agg < *m.threshold_min) {
-    Fail(m, &r, false, "canary " + m.aggregate + " " + Num(canary_agg) + " is below the minimum " + Num(*m.threshold_min));
+    Fail(m, &r, false,
+         "canary " + m.aggregate + " " + Num(canary_agg) + " is below the minimum " +
+             Num(*m.threshold_min));
     r.criterion = "thresholdRange.min";
     return r;
   }
   for (const auto& c : m.criteria) {
     if (!Holds(c, canary_agg, baseline_agg)) {
       const bool high = c.op == Criterion::Op::kLess || c.op == Criterion::Op::kLessEqual;
-      Fail(m, &r, high, "criterion " + c.text + " violated: canary " + m.aggregate + " " + Num(canary_agg) +
-                            " vs baseline " + Num(baseline_agg));
+      Fail(m, &r, high,
+           "criterion " + c.text + " violated: canary " + m.aggregate + " " + Num(canary_agg) +
+               " vs baseline " + Num(baseline_agg));
       r.criterion = c.text;
       return r;
     }
@@ -155,10 +167,13 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
     if (exposure != nullptr) {
       xc = 0;
       xb = 0;
-      for (double v : exposure->experiment) if (std::isfinite(v)) xc += v;
-      for (double v : exposure->control) if (std::isfinite(v)) xb += v;
+      for (double v : exposure->experiment)
+        if (std::isfinite(v)) xc += v;
+      for (double v : exposure->control)
+        if (std::isfinite(v)) xb += v;
     }
-    if (!(xc > 0 && xb > 0)) return NoData(m, r, "no exposure (requests) to compare error counts against");
+    if (!(xc > 0 && xb > 0))
+      return NoData(m, r, "no exposure (requests) to compare error counts against");
     auto test = stats::PoissonRateTest(ec, xc, eb, xb);
     if (!test) return NoData(m, r, test.error().message);
     const double rate_c = test->rate_x, rate_b = test->rate_y;
@@ -171,19 +186,22 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
     const double floor = std::max(floor_abs, floor_rel);
     if (bad_up && p_up < alpha && r.estimate > floor) {
       r.p_value = p_up;
-      Fail(m, &r, true, "canary error rate " + Num(rate_c) + " vs baseline " + Num(rate_b) +
-                            " (" + Num(ec) + " vs " + Num(eb) + " events), p = " + Num(p_up) + missing_note);
+      Fail(m, &r, true,
+           "canary error rate " + Num(rate_c) + " vs baseline " + Num(rate_b) + " (" + Num(ec) +
+               " vs " + Num(eb) + " events), p = " + Num(p_up) + missing_note);
       return r;
     }
     if (bad_down && p_down < alpha && -r.estimate > floor) {
       r.p_value = p_down;
-      Fail(m, &r, false, "canary rate " + Num(rate_c) + " below baseline " + Num(rate_b) + ", p = " + Num(p_down));
+      Fail(
+          m, &r, false,
+          "canary rate " + Num(rate_c) + " below baseline " + Num(rate_b) + ", p = " + Num(p_down));
       return r;
     }
     r.p_value = bad_up ? p_up : p_down;
     r.classification = Classification::kPass;
-    r.reason = "canary rate " + Num(rate_c) + " vs baseline " + Num(rate_b) + ": no significant increase (p = " +
-               Num(r.p_value) + ")" + missing_note;
+    r.reason = "canary rate " + Num(rate_c) + " vs baseline " + Num(rate_b) +
+               ": no significant increase (p = " + Num(r.p_value) + ")" + missing_note;
     return r;
   }
 
@@ -205,9 +223,10 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
   r.deviation = r.control.mean != 0 ? r.experiment.mean / r.control.mean : kNaN;
   const double floor = std::max(m.abs_floor, m.rel_floor * std::fabs(r.control.p50));
   r.bound = floor;
-  r.criterion = "Mann-Whitney " + Num(m.conf_level * 100) + "% HL interval beyond the effect floor " + Num(floor);
-  const std::string numbers = "shift " + Num(r.estimate) + " [" + Num(r.ci_lower) + ", " + Num(r.ci_upper) +
-                              "], p = " + Num(r.p_value) + missing_note;
+  r.criterion = "Mann-Whitney " + Num(m.conf_level * 100) +
+                "% HL interval beyond the effect floor " + Num(floor);
+  const std::string numbers = "shift " + Num(r.estimate) + " [" + Num(r.ci_lower) + ", " +
+                              Num(r.ci_upper) + "], p = " + Num(r.p_value) + missing_note;
   // A metric fails only when the whole interval lies beyond the floor in the bad direction:
   // the shift is then both real and big enough to matter.
   if (bad_up && r.ci_lower > floor) {
@@ -219,8 +238,9 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
     return r;
   }
   r.classification = Classification::kPass;
-  r.reason = (r.ci_lower > 0 || r.ci_upper < 0) ? "shift within the effect floor " + Num(floor) + ": " + numbers
-                                                 : "no significant shift: " + numbers;
+  r.reason = (r.ci_lower > 0 || r.ci_upper < 0)
+                 ? "shift within the effect floor " + Num(floor) + ": " + numbers
+                 : "no significant shift: " + numbers;
   return r;
 }
 
@@ -232,7 +252,8 @@ void ScoreAugur(const Model& model, Judgement* j) {
   for (const auto& r : j->results) {
     if (r.muted) continue;
     const bool pass = r.classification == Classification::kPass;
-    const bool fail = r.classification == Classification::kHigh || r.classification == Classification::kLow ||
+    const bool fail = r.classification == Classification::kHigh ||
+                      r.classification == Classification::kLow ||
                       r.classification == Classification::kNodataFailMetric;
     const bool inconclusive = !pass && !fail;
     if (r.critical && fail && !critical_fail) {
@@ -240,7 +261,8 @@ void ScoreAugur(const Model& model, Judgement* j) {
       first_critical = r.name + ": " + r.reason;
     }
     if (inconclusive && model.metrics.size() && [&] {
-          for (const auto& m : model.metrics) if (m.name == r.name) return m.critical;
+          for (const auto& m : model.metrics)
+            if (m.name == r.name) return m.critical;
           return false;
         }()) {
       critical_unknown = true;
@@ -256,12 +278,14 @@ void ScoreAugur(const Model& model, Judgement* j) {
   double configured = 0;
   for (const auto& [g, w] : model.group_weights) configured += w;
   size_t unweighted = 0;
-  for (const auto& [g, t] : groups) if (!model.group_weights.count(g)) ++unweighted;
+  for (const auto& [g, t] : groups)
+    if (!model.group_weights.count(g)) ++unweighted;
   double best = 0, worst = 0, total_weight = 0;
   j->groups.clear();
   for (const auto& [g, t] : groups) {
     auto w = model.group_weights.find(g);
-    const double weight = w != model.group_weights.end() ? w->second : (100.0 - configured) / unweighted;
+    const double weight =
+        w != model.group_weights.end() ? w->second : (100.0 - configured) / unweighted;
     const double n = static_cast<double>(t[0] + t[1] + t[2]);
     GroupScore gs{g, n > 0 ? 100.0 * t[0] / n : 0.0, t[0] + t[1] == 0, t[3]};
     j->groups.push_back(gs);
@@ -297,8 +321,8 @@ void ScoreAugur(const Model& model, Judgement* j) {
                 (unknown ? " even if the inconclusive metrics passed" : "");
   } else {
     j->outcome = Outcome::kInconclusive;
-    j->reason = std::to_string(unknown) + " inconclusive metric(s) decide between pass (score " + Num(best) +
-                ") and fail (score " + Num(worst) + ")";
+    j->reason = std::to_string(unknown) + " inconclusive metric(s) decide between pass (score " +
+                Num(best) + ") and fail (score " + Num(worst) + ")";
   }
 }
 

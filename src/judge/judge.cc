@@ -11,32 +11,46 @@ namespace augur::judge {
 
 const char* ModeName(Mode mode) {
   switch (mode) {
-    case Mode::kKayenta: return "kayenta";
-    case Mode::kAugur: return "augur";
-    case Mode::kSequential: return "sequential";
+    case Mode::kKayenta:
+      return "kayenta";
+    case Mode::kAugur:
+      return "augur";
+    case Mode::kSequential:
+      return "sequential";
   }
   return "augur";
 }
 
 const char* ClassificationName(Classification c) {
   switch (c) {
-    case Classification::kPass: return "Pass";
-    case Classification::kHigh: return "High";
-    case Classification::kLow: return "Low";
-    case Classification::kNodata: return "Nodata";
-    case Classification::kNodataFailMetric: return "NodataFailMetric";
-    case Classification::kError: return "Error";
-    case Classification::kInconclusive: return "Inconclusive";
+    case Classification::kPass:
+      return "Pass";
+    case Classification::kHigh:
+      return "High";
+    case Classification::kLow:
+      return "Low";
+    case Classification::kNodata:
+      return "Nodata";
+    case Classification::kNodataFailMetric:
+      return "NodataFailMetric";
+    case Classification::kError:
+      return "Error";
+    case Classification::kInconclusive:
+      return "Inconclusive";
   }
   return "Error";
 }
 
 const char* OutcomeName(Outcome o) {
   switch (o) {
-    case Outcome::kPass: return "Pass";
-    case Outcome::kMarginal: return "Marginal";
-    case Outcome::kFail: return "Fail";
-    case Outcome::kInconclusive: return "Inconclusive";
+    case Outcome::kPass:
+      return "Pass";
+    case Outcome::kMarginal:
+      return "Marginal";
+    case Outcome::kFail:
+      return "Fail";
+    case Outcome::kInconclusive:
+      return "Inconclusive";
   }
   return "Fail";
 }
@@ -52,18 +66,22 @@ Status ValidateModel(const Model& model) {
       return InvalidArgument(path + ".name: duplicate metric name '" + m.name + "'");
     }
     if (!(m.conf_level > 0 && m.conf_level < 1)) {
-      return InvalidArgument(path + ".confLevel: must lie in (0, 1), got " + std::to_string(m.conf_level));
+      return InvalidArgument(path + ".confLevel: must lie in (0, 1), got " +
+                             std::to_string(m.conf_level));
     }
     if (!(m.tolerance >= 0)) return InvalidArgument(path + ".tolerance: must be >= 0");
-    if (!(m.outlier_factor > 0)) return InvalidArgument(path + ".outliers.outlierFactor: must be > 0");
-    if (m.abs_floor < 0 || m.rel_floor < 0) return InvalidArgument(path + ": effect floors must be >= 0");
+    if (!(m.outlier_factor > 0))
+      return InvalidArgument(path + ".outliers.outlierFactor: must be > 0");
+    if (m.abs_floor < 0 || m.rel_floor < 0)
+      return InvalidArgument(path + ": effect floors must be >= 0");
     if (m.threshold_min && m.threshold_max && *m.threshold_min > *m.threshold_max) {
       return InvalidArgument(path + ".thresholdRange: min is greater than max");
     }
   }
   for (size_t i = 0; i < model.metrics.size(); ++i) {
     const MetricConfig& m = model.metrics[i];
-    if (m.kind == MetricKind::kCount && !m.exposure_metric.empty() && !names.count(m.exposure_metric)) {
+    if (m.kind == MetricKind::kCount && !m.exposure_metric.empty() &&
+        !names.count(m.exposure_metric)) {
       return InvalidArgument("metrics[" + std::to_string(i) + "].exposure: no metric named '" +
                              m.exposure_metric + "'");
     }

@@ -1,12 +1,12 @@
 // Kayenta mode: NetflixACAJudge reproduced (shared/reference/kayenta.md §1.3-1.7).
 #include <algorithm>
 #include <charconv>
-#include <cstdlib>
-#include <string>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "augur/judge/judge.h"
@@ -35,7 +35,6 @@ std::vector<double> Preprocess(const MetricConfig& m, std::span<const double> in
   }
   return out;
 }
-
 
 // Kayenta adds N(0, (v * 1e-5)^2) noise to each side when both are constant, so that the
 // rank test can separate two different constants. Kayenta's generator is unseeded; Augur's
@@ -168,18 +167,25 @@ void ScoreKayenta(const Model& model, Judgement* j) {
   for (const auto& r : j->results)
     if (!r.muted) scored.push_back(&r);
 
-  struct Tally { size_t pass = 0, fail = 0, total = 0; };
+  struct Tally {
+    size_t pass = 0, fail = 0, total = 0;
+  };
   std::map<std::string, Tally> groups;  // sorted by name, as Kayenta reports them
   for (const auto* r : scored) {
     for (const auto& g : r->groups) {
       Tally& t = groups[g];
       ++t.total;
       switch (r->classification) {
-        case Classification::kPass: ++t.pass; break;
+        case Classification::kPass:
+          ++t.pass;
+          break;
         case Classification::kHigh:
         case Classification::kLow:
-        case Classification::kNodataFailMetric: ++t.fail; break;
-        default: break;  // Nodata, Error, Inconclusive: outside the denominator
+        case Classification::kNodataFailMetric:
+          ++t.fail;
+          break;
+        default:
+          break;  // Nodata, Error, Inconclusive: outside the denominator
       }
     }
   }
@@ -220,16 +226,16 @@ void ScoreKayenta(const Model& model, Judgement* j) {
   if (critical_fail != nullptr) {
     summary = 0;
     // Java string concatenation of a null reason prints "null"; kept for byte compatibility.
-    j->reason = "Canary Failed: " + (critical_fail->reason.empty() ? std::string("null")
-                                                                  : critical_fail->reason);
-  } else if (!scored.empty() && 100.0 * static_cast<double>(nodata) /
-                                        static_cast<double>(scored.size()) >= 50.0) {
+    j->reason = "Canary Failed: " +
+                (critical_fail->reason.empty() ? std::string("null") : critical_fail->reason);
+  } else if (!scored.empty() &&
+             100.0 * static_cast<double>(nodata) / static_cast<double>(scored.size()) >= 50.0) {
     summary = 0;
     j->reason = "Canary Failed: 50% or more metrics returned NODATA";
   }
   j->score = RoundHalfUp2(summary);
   const ScoreThresholds& t = model.thresholds;
-  j->outcome = j->score >= t.pass ? Outcome::kPass
+  j->outcome = j->score >= t.pass       ? Outcome::kPass
                : j->score >= t.marginal ? Outcome::kMarginal
                                         : Outcome::kFail;
 }

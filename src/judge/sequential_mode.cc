@@ -19,9 +19,12 @@ std::string Key(const MetricPair& p) {
 
 stats::Alternative AlternativeOf(Direction d) {
   switch (d) {
-    case Direction::kIncrease: return stats::Alternative::kGreater;
-    case Direction::kDecrease: return stats::Alternative::kLess;
-    case Direction::kEither: return stats::Alternative::kTwoSided;
+    case Direction::kIncrease:
+      return stats::Alternative::kGreater;
+    case Direction::kDecrease:
+      return stats::Alternative::kLess;
+    case Direction::kEither:
+      return stats::Alternative::kTwoSided;
   }
   return stats::Alternative::kTwoSided;
 }
@@ -38,11 +41,13 @@ void Decide(const MetricConfig& m, bool reject, double shift, double baseline_le
   const double floor = std::max(m.abs_floor, m.rel_floor * std::fabs(baseline_level));
   r->bound = floor;
   const bool up = shift > 0;
-  const bool bad = m.direction == Direction::kEither || (up == (m.direction == Direction::kIncrease));
+  const bool bad =
+      m.direction == Direction::kEither || (up == (m.direction == Direction::kIncrease));
   if (reject && bad && std::fabs(shift) > floor) {
     r->classification = up ? Classification::kHigh : Classification::kLow;
     r->critical = m.critical;
-    r->reason = m.name + (up ? " increased" : " decreased") + " (anytime-valid test rejects): " + numbers;
+    r->reason =
+        m.name + (up ? " increased" : " decreased") + " (anytime-valid test rejects): " + numbers;
   } else if (reject && bad) {
     r->classification = Classification::kPass;
     r->reason = "shift within the effect floor " + Num(floor) + ": " + numbers;
@@ -69,7 +74,8 @@ Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair
     r.tags = p.tags;
     r.groups = m.groups;
     r.muted = m.muted;
-    const auto control = internal::FiniteValues(p.control), experiment = internal::FiniteValues(p.experiment);
+    const auto control = internal::FiniteValues(p.control),
+               experiment = internal::FiniteValues(p.experiment);
     r.control = internal::Summarize(control);
     r.experiment = internal::Summarize(experiment);
     const double alpha = 1 - m.conf_level;
@@ -77,7 +83,8 @@ Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair
     if (m.kind == MetricKind::kCount) {
       const MetricPair* exposure = nullptr;
       if (auto it = first.find(m.exposure_metric); it != first.end()) exposure = it->second;
-      const double xc = exposure ? Sum(exposure->experiment) : static_cast<double>(experiment.size());
+      const double xc =
+          exposure ? Sum(exposure->experiment) : static_cast<double>(experiment.size());
       const double xb = exposure ? Sum(exposure->control) : static_cast<double>(control.size());
       stats::CountTestOptions o;
       o.alpha = alpha;
@@ -94,13 +101,15 @@ Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair
         r.reason = "no exposure on one side yet";
       } else {
         const double rate_c = t->canary_exposure > 0 ? t->canary_events / t->canary_exposure : 0;
-        const double rate_b = t->baseline_exposure > 0 ? t->baseline_events / t->baseline_exposure : 0;
+        const double rate_b =
+            t->baseline_exposure > 0 ? t->baseline_events / t->baseline_exposure : 0;
         r.p_value = t->p_value;
         r.estimate = rate_c - rate_b;
         r.effect_size = t->rate_ratio;
         Decide(m, t->reject, r.estimate, rate_b,
-               "rate " + Num(rate_c) + " vs " + Num(rate_b) + " (" + std::to_string(t->canary_events) + " vs " +
-                   std::to_string(t->baseline_events) + " events in all), always-valid p = " + Num(t->p_value),
+               "rate " + Num(rate_c) + " vs " + Num(rate_b) + " (" +
+                   std::to_string(t->canary_events) + " vs " + std::to_string(t->baseline_events) +
+                   " events in all), always-valid p = " + Num(t->p_value),
                &r);
       }
     } else {
@@ -125,7 +134,8 @@ Result<Judgement> JudgeSequential(const Model& model, std::span<const MetricPair
         r.ci_upper = t->conf_high;
         Decide(m, t->reject, t->estimate, r.control.p50,
                "shift " + Num(t->estimate) + " [" + Num(t->conf_low) + ", " + Num(t->conf_high) +
-                   "], always-valid p = " + Num(t->p_value) + " after " + std::to_string(st.checks) + " checks",
+                   "], always-valid p = " + Num(t->p_value) + " after " +
+                   std::to_string(st.checks) + " checks",
                &r);
       }
     }

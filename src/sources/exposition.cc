@@ -53,13 +53,23 @@ bool ValidUtf8(std::string_view s) {
   const auto* e = p + s.size();
   while (p < e) {
     unsigned char c = *p;
-    if (c < 0x80) { ++p; continue; }
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
     int n;
     uint32_t cp;
-    if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
-    else return false;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else
+      return false;
     if (e - p <= n) return false;
     for (int i = 1; i <= n; ++i) {
       if ((p[i] & 0xC0) != 0x80) return false;
@@ -249,9 +259,8 @@ class Parser {
     for (char c : text) {
       if (!Is(c, kNameChar)) return Fail("invalid unit");
     }
-    if (!text.empty() &&
-        !(name.size() > text.size() + 1 && EndsWith(name, text) &&
-          name[name.size() - text.size() - 1] == '_')) {
+    if (!text.empty() && !(name.size() > text.size() + 1 && EndsWith(name, text) &&
+                           name[name.size() - text.size() - 1] == '_')) {
       return Fail("metric name does not end with its unit");
     }
     st.has_unit = true;
@@ -260,16 +269,26 @@ class Parser {
   }
 
   bool ParseType(std::string_view t, MetricType* out) const {
-    if (t == "counter") *out = MetricType::kCounter;
-    else if (t == "gauge") *out = MetricType::kGauge;
-    else if (t == "histogram") *out = MetricType::kHistogram;
-    else if (t == "summary") *out = MetricType::kSummary;
-    else if (!om_ && t == "untyped") *out = MetricType::kUntyped;
-    else if (om_ && t == "unknown") *out = MetricType::kUnknown;
-    else if (om_ && t == "gaugehistogram") *out = MetricType::kGaugeHistogram;
-    else if (om_ && t == "info") *out = MetricType::kInfo;
-    else if (om_ && t == "stateset") *out = MetricType::kStateSet;
-    else return false;
+    if (t == "counter")
+      *out = MetricType::kCounter;
+    else if (t == "gauge")
+      *out = MetricType::kGauge;
+    else if (t == "histogram")
+      *out = MetricType::kHistogram;
+    else if (t == "summary")
+      *out = MetricType::kSummary;
+    else if (!om_ && t == "untyped")
+      *out = MetricType::kUntyped;
+    else if (om_ && t == "unknown")
+      *out = MetricType::kUnknown;
+    else if (om_ && t == "gaugehistogram")
+      *out = MetricType::kGaugeHistogram;
+    else if (om_ && t == "info")
+      *out = MetricType::kInfo;
+    else if (om_ && t == "stateset")
+      *out = MetricType::kStateSet;
+    else
+      return false;
     return true;
   }
 
@@ -348,7 +367,7 @@ class Parser {
     if (exact != index_.end() && Owns(families_[exact->second].type, {})) {
       return current_ = exact->second;
     }
-    static constexpr std::string_view kSuffixes[] = {"_bucket", "_count", "_sum",  "_total",
+    static constexpr std::string_view kSuffixes[] = {"_bucket",  "_count",  "_sum",  "_total",
                                                      "_created", "_gcount", "_gsum", "_info"};
     for (std::string_view suffix : kSuffixes) {
       if (!EndsWith(name, suffix)) continue;
@@ -500,10 +519,12 @@ class Parser {
       while (p < e && Is(*p, kLabelChar)) ++p;
       std::string_view label(n, p - n);
       SkipBlanks(p, e);
-      if (p == e || *p != '=') return Fail(p == e ? "unterminated label set" : "expected '=' after label name");
+      if (p == e || *p != '=')
+        return Fail(p == e ? "unterminated label set" : "expected '=' after label name");
       ++p;
       SkipBlanks(p, e);
-      if (p == e || *p != '"') return Fail(p == e ? "unterminated label set" : "expected '\"' to open label value");
+      if (p == e || *p != '"')
+        return Fail(p == e ? "unterminated label set" : "expected '\"' to open label value");
       ++p;
       auto& kv = out->emplace_back();
       kv.first.assign(label);
@@ -543,9 +564,14 @@ class Parser {
       if (c == '\\') {
         if (q + 1 == e) break;
         char n = q[1];
-        if (n == '\\' || n == '"') out->push_back(n);
-        else if (n == 'n') out->push_back('\n');
-        else { out->push_back('\\'); out->push_back(n); }  // kept verbatim, as Prometheus
+        if (n == '\\' || n == '"')
+          out->push_back(n);
+        else if (n == 'n')
+          out->push_back('\n');
+        else {
+          out->push_back('\\');
+          out->push_back(n);
+        }  // kept verbatim, as Prometheus
         high |= static_cast<unsigned char>(n);
         q += 2;
         continue;
@@ -589,7 +615,7 @@ class Parser {
   std::string error_;
   bool eof_seen_ = false;
   std::vector<MetricFamily> families_;
-  std::vector<FamilyState> states_;  // parallel to families_
+  std::vector<FamilyState> states_;                     // parallel to families_
   std::unordered_map<std::string_view, size_t> index_;  // family name (a slice of body_) -> index
   size_t current_ = kNoFamily;
   std::vector<std::pair<std::string, std::string>> labels_;
@@ -619,15 +645,24 @@ ExpositionFormat FormatFromContentType(std::string_view content_type) {
 
 const char* MetricTypeName(MetricType type) {
   switch (type) {
-    case MetricType::kUnknown: return "unknown";
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
-    case MetricType::kSummary: return "summary";
-    case MetricType::kUntyped: return "untyped";
-    case MetricType::kGaugeHistogram: return "gaugehistogram";
-    case MetricType::kInfo: return "info";
-    case MetricType::kStateSet: return "stateset";
+    case MetricType::kUnknown:
+      return "unknown";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+    case MetricType::kSummary:
+      return "summary";
+    case MetricType::kUntyped:
+      return "untyped";
+    case MetricType::kGaugeHistogram:
+      return "gaugehistogram";
+    case MetricType::kInfo:
+      return "info";
+    case MetricType::kStateSet:
+      return "stateset";
   }
   return "unknown";
 }

@@ -21,7 +21,7 @@ enum class Context {
 
 struct Segment {
   bool is_placeholder = false;
-  std::string text;  // literal text, or the variable name
+  std::string text;    // literal text, or the variable name
   std::string filter;  // "", "regex" or "duration"
   Context context = Context::kOutside;
 };
@@ -31,8 +31,10 @@ bool IsIdentChar(char c) { return IsIdentStart(c) || (c >= '0' && c <= '9'); }
 bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (IsSpace(s.front()) || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (IsSpace(s.back()) || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (IsSpace(s.front()) || s.front() == '\n' || s.front() == '\r'))
+    s.remove_prefix(1);
+  while (!s.empty() && (IsSpace(s.back()) || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -52,25 +54,29 @@ Result<Segment> ParsePlaceholder(std::string_view body, std::string_view shown) 
   if (const size_t bar = body.find('|'); bar != std::string_view::npos) {
     name = body.substr(0, bar);
     filter = Trim(body.substr(bar + 1));
-    if (filter.empty()) return InvalidArgument("placeholder '" + std::string(shown) + "': empty filter");
+    if (filter.empty())
+      return InvalidArgument("placeholder '" + std::string(shown) + "': empty filter");
   }
   name = Trim(name);
   if (name.empty() || !IsIdentStart(name[0])) {
     return InvalidArgument("placeholder '" + std::string(shown) + "' must name a variable");
   }
   for (char c : name) {
-    if (!IsIdentChar(c)) return InvalidArgument("placeholder '" + std::string(shown) + "' must name a variable");
+    if (!IsIdentChar(c))
+      return InvalidArgument("placeholder '" + std::string(shown) + "' must name a variable");
   }
   if (!filter.empty() && filter != "regex" && filter != "duration") {
-    return InvalidArgument("placeholder '" + std::string(shown) + "': unknown filter '" + std::string(filter) +
-                           "' (known: regex, duration)");
+    return InvalidArgument("placeholder '" + std::string(shown) + "': unknown filter '" +
+                           std::string(filter) + "' (known: regex, duration)");
   }
   seg.text = std::string(name);
   seg.filter = std::string(filter);
   return seg;
 }
 
-bool IsDurationPlaceholder(const Segment& s) { return s.filter == "duration" || (s.filter.empty() && s.text == "interval"); }
+bool IsDurationPlaceholder(const Segment& s) {
+  return s.filter == "duration" || (s.filter.empty() && s.text == "interval");
+}
 
 // Splits a template into literal text and placeholders. `dollar` selects Kayenta's `${name}`
 // syntax instead of `{{name}}`. Checks placement: only durations outside strings, nothing
@@ -98,8 +104,9 @@ Result<std::vector<Segment>> Lex(std::string_view t, bool dollar) {
       switch (state) {
         case State::kCode:
           if (!IsDurationPlaceholder(*seg)) {
-            return InvalidArgument("placeholder '" + std::string(shown) +
-                                   "' must be inside a double-quoted string (only durations may be bare)");
+            return InvalidArgument(
+                "placeholder '" + std::string(shown) +
+                "' must be inside a double-quoted string (only durations may be bare)");
           }
           seg->context = Context::kOutside;
           break;
@@ -108,8 +115,9 @@ Result<std::vector<Segment>> Lex(std::string_view t, bool dollar) {
           break;
         case State::kSingle:
         case State::kBack:
-          return InvalidArgument("placeholder '" + std::string(shown) +
-                                 "' must be in a double-quoted string, not a single- or back-quoted one");
+          return InvalidArgument(
+              "placeholder '" + std::string(shown) +
+              "' must be in a double-quoted string, not a single- or back-quoted one");
         case State::kComment:
           return InvalidArgument("placeholder '" + std::string(shown) + "' is inside a comment");
       }
@@ -138,7 +146,8 @@ Result<std::vector<Segment>> Lex(std::string_view t, bool dollar) {
       case State::kSingle:
         if (c == '\\' && i < t.size()) {
           literal += t[i++];  // an escaped character never ends the string
-        } else if ((state == State::kDouble && c == '"') || (state == State::kSingle && c == '\'')) {
+        } else if ((state == State::kDouble && c == '"') ||
+                   (state == State::kSingle && c == '\'')) {
           state = State::kCode;
         }
         break;
@@ -190,7 +199,8 @@ Status CheckValue(const std::string& name, std::string_view v) {
 }
 
 // Renders lexed segments; all missing variables are named at once.
-Result<std::string> RenderSegments(const std::vector<Segment>& segs, const std::map<std::string, std::string>& vars) {
+Result<std::string> RenderSegments(const std::vector<Segment>& segs,
+                                   const std::map<std::string, std::string>& vars) {
   std::set<std::string> missing;
   for (const auto& s : segs) {
     if (s.is_placeholder && !vars.count(s.text)) missing.insert(s.text);
@@ -198,7 +208,8 @@ Result<std::string> RenderSegments(const std::vector<Segment>& segs, const std::
   if (!missing.empty()) {
     std::string names;
     for (const auto& n : missing) names += (names.empty() ? "" : ", ") + n;
-    return InvalidArgument((missing.size() == 1 ? "missing variable: " : "missing variables: ") + names);
+    return InvalidArgument((missing.size() == 1 ? "missing variable: " : "missing variables: ") +
+                           names);
   }
   std::string out;
   for (const auto& s : segs) {
@@ -209,7 +220,8 @@ Result<std::string> RenderSegments(const std::vector<Segment>& segs, const std::
     const std::string& v = vars.at(s.text);
     if (Status ok = CheckValue(s.text, v); !ok) return ok.error();
     if (s.context == Context::kOutside || IsDurationPlaceholder(s)) {
-      if (Status ok = ValidatePromDuration(v); !ok) return ok.error().WithContext("variable '" + s.text + "'");
+      if (Status ok = ValidatePromDuration(v); !ok)
+        return ok.error().WithContext("variable '" + s.text + "'");
       if (s.context == Context::kOutside) {
         out += v;  // validated: digits and unit letters only
         continue;
@@ -227,7 +239,9 @@ Result<std::string> RenderSegments(const std::vector<Segment>& segs, const std::
 struct ParseError {
   std::string message;
 };
-[[noreturn]] void Fail(const std::string& path, const std::string& what) { throw ParseError{path + ": " + what}; }
+[[noreturn]] void Fail(const std::string& path, const std::string& what) {
+  throw ParseError{path + ": " + what};
+}
 
 void OnlyKeys(const YAML::Node& n, const std::string& path, const std::set<std::string>& allowed) {
   if (!n.IsMap()) Fail(path, "must be a mapping");
@@ -254,7 +268,6 @@ bool Bool(const YAML::Node& n, const std::string& path) {
     Fail(path, "must be true or false, got '" + n.Scalar() + "'");
   }
 }
-
 
 QueryTemplates ParseDoc(const YAML::Node& doc) {
   OnlyKeys(doc, "", {"apiVersion", "kind", "metadata", "spec"});
@@ -288,20 +301,25 @@ QueryTemplates ParseDoc(const YAML::Node& doc) {
       if (!v["name"]) Fail(p + ".name", "required");
       Variable var;
       var.name = Str(v["name"], p + ".name");
-      if (var.name.empty() || !IsIdentStart(var.name[0])) Fail(p + ".name", "'" + var.name + "' is not an identifier");
+      if (var.name.empty() || !IsIdentStart(var.name[0]))
+        Fail(p + ".name", "'" + var.name + "' is not an identifier");
       for (char c : var.name) {
         if (!IsIdentChar(c)) Fail(p + ".name", "'" + var.name + "' is not an identifier");
       }
-      if (var.name == kSideVariable) Fail(p + ".name", "'side' is set by the renderer and cannot be declared");
-      if (!declared.insert(var.name).second) Fail(p + ".name", "duplicate variable '" + var.name + "'");
+      if (var.name == kSideVariable)
+        Fail(p + ".name", "'side' is set by the renderer and cannot be declared");
+      if (!declared.insert(var.name).second)
+        Fail(p + ".name", "duplicate variable '" + var.name + "'");
       if (v["required"]) var.required = Bool(v["required"], p + ".required");
       if (v["default"]) {
         var.has_default = true;
         var.default_value = Str(v["default"], p + ".default");
-        if (Status ok = CheckValue(var.name, var.default_value); !ok) Fail(p + ".default", ok.error().message);
+        if (Status ok = CheckValue(var.name, var.default_value); !ok)
+          Fail(p + ".default", ok.error().message);
         // A bad default duration fails at load, not in the middle of an analysis.
         if (var.name == "interval") {
-          if (Status ok = ValidatePromDuration(var.default_value); !ok) Fail(p + ".default", ok.error().message);
+          if (Status ok = ValidatePromDuration(var.default_value); !ok)
+            Fail(p + ".default", ok.error().message);
         }
       }
       if (v["description"]) var.description = Str(v["description"], p + ".description");
@@ -366,13 +384,15 @@ std::vector<std::string> SplitFilter(std::string_view s) {
 }
 
 // Re-emits one Kayenta filter token "label<op>value" with the value expanded and escaped.
-Result<std::string> RenderMatcher(std::string_view token, const std::map<std::string, std::string>& scope) {
+Result<std::string> RenderMatcher(std::string_view token,
+                                  const std::map<std::string, std::string>& scope) {
   const std::string shown(Trim(token));
   std::string_view t = Trim(token);
   size_t i = 0;
   while (i < t.size() && IsIdentChar(t[i])) ++i;
   const std::string label(t.substr(0, i));
-  if (label.empty() || !IsIdentStart(label[0])) return InvalidArgument("'" + shown + "' does not start with a label name");
+  if (label.empty() || !IsIdentStart(label[0]))
+    return InvalidArgument("'" + shown + "' does not start with a label name");
   t.remove_prefix(i);
   t = Trim(t);
   std::string op;
@@ -402,7 +422,8 @@ Result<std::string> RenderMatcher(std::string_view token, const std::map<std::st
   for (size_t k = 0; k < raw.size();) {
     if (raw.compare(k, 2, "${") == 0) {
       const size_t close = raw.find('}', k + 2);
-      if (close == std::string::npos) return InvalidArgument("'" + shown + "' has an unterminated ${");
+      if (close == std::string::npos)
+        return InvalidArgument("'" + shown + "' has an unterminated ${");
       const std::string name = raw.substr(k + 2, close - k - 2);
       const auto it = scope.find(name);
       if (it == scope.end()) return InvalidArgument("missing variable: " + name);
@@ -452,7 +473,8 @@ std::string EscapeRegex(std::string_view s) {
 }
 
 Status ValidatePromDuration(std::string_view s) {
-  const std::string shown = "'" + std::string(s) + "' is not a Prometheus duration (e.g. 30s, 1m, 1h30m)";
+  const std::string shown =
+      "'" + std::string(s) + "' is not a Prometheus duration (e.g. 30s, 1m, 1h30m)";
   if (s.empty()) return InvalidArgument(shown);
   // Units from largest to smallest; Prometheus accepts each once, in this order.
   static constexpr std::string_view kUnits[] = {"y", "w", "d", "h", "m", "s", "ms"};
@@ -462,7 +484,8 @@ Status ValidatePromDuration(std::string_view s) {
   while (i < s.size()) {
     const size_t start = i;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    if (i == start || i - start > 9) return InvalidArgument(shown);  // 9 digits keep it far from overflow
+    if (i == start || i - start > 9)
+      return InvalidArgument(shown);  // 9 digits keep it far from overflow
     for (size_t k = start; k < i; ++k) nonzero |= s[k] != '0';
     int unit = -1;
     // "ms" must be tried before "m" so 500ms is not read as 500m + "s".
@@ -501,7 +524,8 @@ Result<QueryTemplates> LoadQueryTemplates(const std::string& path) {
   return ParseQueryTemplates(text.str(), path);
 }
 
-Result<std::string> RenderQuery(std::string_view tmpl, const std::map<std::string, std::string>& vars) {
+Result<std::string> RenderQuery(std::string_view tmpl,
+                                const std::map<std::string, std::string>& vars) {
   auto segs = Lex(tmpl, /*dollar=*/false);
   if (!segs) return segs.error();
   return RenderSegments(*segs, vars);
@@ -524,12 +548,14 @@ Result<std::string> RenderNamedQuery(const QueryTemplates& templates, const std:
     if (!declared.count(name)) unknown += (unknown.empty() ? "" : ", ") + name;
     full[name] = value;
   }
-  if (!unknown.empty()) return InvalidArgument(templates.provider + ": unknown variables: " + unknown);
+  if (!unknown.empty())
+    return InvalidArgument(templates.provider + ": unknown variables: " + unknown);
   std::string missing;
   for (const auto& v : templates.variables) {
     if (v.required && !full.count(v.name)) missing += (missing.empty() ? "" : ", ") + v.name;
   }
-  if (!missing.empty()) return InvalidArgument(templates.provider + ": missing required variables: " + missing);
+  if (!missing.empty())
+    return InvalidArgument(templates.provider + ": missing required variables: " + missing);
   auto r = RenderQuery(q->second, full);
   if (!r) return r.error().WithContext(templates.provider + ": " + query);
   return r;
@@ -550,7 +576,8 @@ Result<SideQueries> RenderBothSides(const QueryTemplates& templates, const std::
           found = true;
         }
       }
-      if (!found) return InvalidArgument(templates.provider + ": missing required variables: " + side);
+      if (!found)
+        return InvalidArgument(templates.provider + ": missing required variables: " + side);
     }
     std::map<std::string, std::string> with_side = vars;
     with_side[kSideVariable] = value;
@@ -573,9 +600,11 @@ Result<std::string> RenderKayentaQuery(const KayentaQueryConfig& config,
     if (!r) return r.error().WithContext("customInlineTemplate");
     return r;
   }
-  if (config.metric_name.empty()) return InvalidArgument("metricName: required unless customInlineTemplate starts with PromQL:");
+  if (config.metric_name.empty())
+    return InvalidArgument("metricName: required unless customInlineTemplate starts with PromQL:");
   for (char c : config.metric_name) {
-    if (!IsIdentChar(c) && c != ':') return InvalidArgument("metricName: '" + config.metric_name + "' is not a metric name");
+    if (!IsIdentChar(c) && c != ':')
+      return InvalidArgument("metricName: '" + config.metric_name + "' is not a metric name");
   }
   if (!IsIdentStart(config.metric_name[0]) && config.metric_name[0] != ':') {
     return InvalidArgument("metricName: '" + config.metric_name + "' is not a metric name");
@@ -601,9 +630,13 @@ Result<std::string> RenderKayentaQuery(const KayentaQueryConfig& config,
     q += " by (";
     for (size_t i = 0; i < config.group_by_fields.size(); ++i) {
       const std::string& f = config.group_by_fields[i];
-      if (f.empty() || !IsIdentStart(f[0])) return InvalidArgument("groupByFields[" + std::to_string(i) + "]: '" + f + "' is not a label name");
+      if (f.empty() || !IsIdentStart(f[0]))
+        return InvalidArgument("groupByFields[" + std::to_string(i) + "]: '" + f +
+                               "' is not a label name");
       for (char c : f) {
-        if (!IsIdentChar(c)) return InvalidArgument("groupByFields[" + std::to_string(i) + "]: '" + f + "' is not a label name");
+        if (!IsIdentChar(c))
+          return InvalidArgument("groupByFields[" + std::to_string(i) + "]: '" + f +
+                                 "' is not a label name");
       }
       q += (i ? ", " : "") + f;
     }

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 #include <deque>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "augur/stats/descriptive.h"

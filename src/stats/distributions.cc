@@ -1,9 +1,10 @@
 #include "stats/distributions.h"
-#include "stats/boost_policy.h"
 
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>
 #include <cmath>
+
+#include "stats/boost_policy.h"
 
 namespace augur::stats::internal {
 namespace {
@@ -42,8 +43,6 @@ double StudentTSf(double t, double df) {
   if (std::isinf(t)) return t > 0 ? 0.0 : 1.0;
   return bm::cdf(bm::complement(StudentT(df), t));
 }
-double StudentTQuantile(double p, double df) {
-  return bm::quantile(StudentT(df), p);
-}
+double StudentTQuantile(double p, double df) { return bm::quantile(StudentT(df), p); }
 
 }  // namespace augur::stats::internal

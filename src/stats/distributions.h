@@ -5,9 +5,9 @@
 
 namespace augur::stats::internal {
 
-double NormalCdf(double z);        // P(Z <= z); accurate deep into the lower tail
-double NormalSf(double z);         // P(Z > z), complementary: accurate deep into the upper tail
-double NormalQuantile(double p);   // z with P(Z <= z) = p (R's qnorm)
+double NormalCdf(double z);            // P(Z <= z); accurate deep into the lower tail
+double NormalSf(double z);             // P(Z > z), complementary: accurate deep into the upper tail
+double NormalQuantile(double p);       // z with P(Z <= z) = p (R's qnorm)
 double NormalUpperQuantile(double q);  // z with P(Z > z) = q (qnorm(q, lower.tail = FALSE))
 double StudentTCdf(double t, double df);
 double StudentTSf(double t, double df);

@@ -8,8 +8,7 @@
 
 namespace augur::stats {
 
-Result<double> CommonLanguageEffectSize(std::span<const double> x_in,
-                                        std::span<const double> y_in,
+Result<double> CommonLanguageEffectSize(std::span<const double> x_in, std::span<const double> y_in,
                                         NonFinitePolicy non_finite) {
   auto x = internal::SortedSample(x_in, "x", non_finite);
   if (!x) return x.error();

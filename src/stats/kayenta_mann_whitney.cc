@@ -50,8 +50,8 @@ inline double TieTerm(double t) { return t * t * t - t; }
 // u2 = 2U and the tie sum. Returns NaN when sigma == 0 (all observations tied). The
 // expressions keep Kayenta's evaluation order so that the result is bit-identical.
 double Score(int64_t u2, double tie_sum, double nx, double ny) {
-  const double dz = static_cast<double>(u2 - static_cast<int64_t>(nx) * static_cast<int64_t>(ny)) *
-                    0.5;
+  const double dz =
+      static_cast<double>(u2 - static_cast<int64_t>(nx) * static_cast<int64_t>(ny)) * 0.5;
   const double correction = (dz > 0 ? 1.0 : dz < 0 ? -1.0 : 0.0) * 0.5;
   const double sigma =
       std::sqrt((nx * ny / 12) * ((nx + ny + 1) - tie_sum / ((nx + ny) * (nx + ny - 1))));
@@ -134,7 +134,7 @@ Root Zeroin(double ax, double bx, double fa, double fb, F&& f) {
 
 // Inputs as the fast statistic needs them: both samples reduced to their distinct values.
 struct Prepared {
-  std::vector<double> x_values;  // distinct (bitwise) x values, ascending in Java's order
+  std::vector<double> x_values;   // distinct (bitwise) x values, ascending in Java's order
   std::vector<int64_t> x_counts;  // multiplicity of each
   // Distinct y values as OrderKeys, ascending, plus a sentinel above every key of a number.
   std::vector<int64_t> y_keys;
@@ -143,8 +143,8 @@ struct Prepared {
   std::vector<int64_t> y_below;
   double nx = 0, ny = 0;
   double x_ties = 0, y_ties = 0;  // sum(t^3 - t) over the tie groups within x, within y
-  bool small = false;  // nx + ny < 2^20: tie sums (at most (nx+ny)^3) fit an int64
-  bool no_ties = false;  // neither sample has two equal values
+  bool small = false;             // nx + ny < 2^20: tie sums (at most (nx+ny)^3) fit an int64
+  bool no_ties = false;           // neither sample has two equal values
   // Smallest difference between adjacent distinct x values, and max |x| (see operator()).
   double min_gap = std::numeric_limits<double>::infinity();
   double max_abs_x = 0;

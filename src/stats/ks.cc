@@ -60,9 +60,15 @@ Lattice BuildLattice(const std::vector<double>& x, const std::vector<double>& y,
     max_neg = std::max(max_neg, -diff);
   }
   switch (alternative) {
-    case Alternative::kTwoSided: lat.max_diff = std::max(max_pos, max_neg); break;
-    case Alternative::kGreater: lat.max_diff = max_pos; break;
-    case Alternative::kLess: lat.max_diff = max_neg; break;
+    case Alternative::kTwoSided:
+      lat.max_diff = std::max(max_pos, max_neg);
+      break;
+    case Alternative::kGreater:
+      lat.max_diff = max_pos;
+      break;
+    case Alternative::kLess:
+      lat.max_diff = max_neg;
+      break;
   }
   return lat;
 }
@@ -97,12 +103,15 @@ double ExactUpperTail(const Lattice& lat, Alternative alternative) {
   auto extreme = [&](size_t i, size_t j) {
     const int64_t diff = static_cast<int64_t>(i) * coef_i - static_cast<int64_t>(j) * coef_j;
     switch (alternative) {
-      case Alternative::kTwoSided: return std::llabs(diff) >= threshold;
-      case Alternative::kGreater: return diff >= threshold;
+      case Alternative::kTwoSided:
+        return std::llabs(diff) >= threshold;
+      case Alternative::kGreater:
+        return diff >= threshold;
       // D- = sup(F_y - F_x). R 4.2.2 scores the "less" statistic against the D+ walk
       // (`d <- u/n.x - v/n.y` for both one-sided alternatives), which is the right law
       // only without ties; see the note in ks.h.
-      case Alternative::kLess: return -diff >= threshold;
+      case Alternative::kLess:
+        return -diff >= threshold;
     }
     return false;
   };
@@ -130,8 +139,7 @@ double ExactUpperTail(const Lattice& lat, Alternative alternative) {
     absorb(i, 0, &row[0]);
     for (size_t j = 1; j <= b; ++j) {
       const size_t remaining = n_total - (i + j) + 1;  // elements left before this step
-      row[j] = (row[j] * outer_left + row[j - 1] * static_cast<double>(b - j + 1)) *
-               inv[remaining];
+      row[j] = (row[j] * outer_left + row[j - 1] * static_cast<double>(b - j + 1)) * inv[remaining];
       absorb(i, j, &row[j]);
     }
   }
@@ -190,13 +198,19 @@ Result<KsResult> KolmogorovSmirnov(std::span<const double> x, std::span<const do
   const double cells = static_cast<double>(nx) * static_cast<double>(ny);
   bool exact = false;
   switch (options.method) {
-    case KsMethod::kAuto: exact = cells < kAutoExactLimit; break;
-    case KsMethod::kExact: exact = true; break;
-    case KsMethod::kAsymptotic: exact = false; break;
+    case KsMethod::kAuto:
+      exact = cells < kAutoExactLimit;
+      break;
+    case KsMethod::kExact:
+      exact = true;
+      break;
+    case KsMethod::kAsymptotic:
+      exact = false;
+      break;
   }
   if (exact && cells > kMaxExactCells) {
-    return InvalidArgument("ks: exact p-value requested for nx * ny = " +
-                           std::to_string(nx) + " * " + std::to_string(ny) +
+    return InvalidArgument("ks: exact p-value requested for nx * ny = " + std::to_string(nx) +
+                           " * " + std::to_string(ny) +
                            ", above the 1e8 limit of the exact method; use the asymptotic "
                            "method (the default picks it above nx * ny = 10000)");
   }

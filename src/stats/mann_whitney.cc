@@ -21,9 +21,12 @@ using internal::NormalUpperQuantile;
 double Correction(double dz, Alternative alt, bool correct) {
   if (!correct) return 0.0;
   switch (alt) {
-    case Alternative::kTwoSided: return dz > 0 ? 0.5 : (dz < 0 ? -0.5 : 0.0);
-    case Alternative::kGreater: return 0.5;
-    case Alternative::kLess: return -0.5;
+    case Alternative::kTwoSided:
+      return dz > 0 ? 0.5 : (dz < 0 ? -0.5 : 0.0);
+    case Alternative::kGreater:
+      return 0.5;
+    case Alternative::kLess:
+      return -0.5;
   }
   return 0.0;
 }
@@ -40,8 +43,7 @@ double Sigma(double m, double n, double tie_term) {
 // D(r) and D(r+1) (1-based, ascending) the centred statistic is dz = mn/2 - r, and the
 // variance carries only the ties inside x and inside y. The bound is D(r*) for the smallest
 // r* whose interval has W <= zq, clamped to [D(1), D(mn)] as R clamps to [mumin, mumax].
-uint64_t AsymptoticBoundRank(uint64_t mn, double sigma, double zq, Alternative alt,
-                             bool correct) {
+uint64_t AsymptoticBoundRank(uint64_t mn, double sigma, double zq, Alternative alt, bool correct) {
   auto at_or_below = [&](uint64_t r) {
     const double dz = static_cast<double>(mn) / 2.0 - static_cast<double>(r);
     return (dz - Correction(dz, alt, correct)) / sigma - zq <= 0;
@@ -49,7 +51,10 @@ uint64_t AsymptoticBoundRank(uint64_t mn, double sigma, double zq, Alternative a
   uint64_t lo = 0, hi = mn + 1;  // answer in [0, mn + 1]; mn + 1 means "never"
   while (lo < hi) {
     const uint64_t mid = lo + (hi - lo) / 2;
-    if (at_or_below(mid)) hi = mid; else lo = mid + 1;
+    if (at_or_below(mid))
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return std::clamp<uint64_t>(lo, 1, mn);
 }
@@ -86,8 +91,7 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
   res.exact = want_exact && !rs.ties;
   if (want_exact && rs.ties && opt.method == MannWhitneyMethod::kExact) {
     res.warnings.push_back("cannot compute exact p-value with ties; used the normal approximation");
-    if (opt.conf_int)
-      res.warnings.push_back("cannot compute exact confidence interval with ties");
+    if (opt.conf_int) res.warnings.push_back("cannot compute exact confidence interval with ties");
   }
 
   const PairwiseDifferences diffs(x, y);
@@ -102,8 +106,12 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
         res.p_value = static_cast<double>(std::min(1.0L, 2 * p));
         break;
       }
-      case Alternative::kGreater: res.p_value = static_cast<double>(dist->Sf(w - 1)); break;
-      case Alternative::kLess: res.p_value = static_cast<double>(dist->Cdf(w)); break;
+      case Alternative::kGreater:
+        res.p_value = static_cast<double>(dist->Sf(w - 1));
+        break;
+      case Alternative::kLess:
+        res.p_value = static_cast<double>(dist->Cdf(w));
+        break;
     }
     if (opt.conf_int) {
       // Bauer (1972) via R: order statistics at exact Wilcoxon critical values.
@@ -132,8 +140,12 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
     } else {
       res.z = (dz - Correction(dz, opt.alternative, opt.correct)) / sigma;
       switch (opt.alternative) {
-        case Alternative::kLess: res.p_value = NormalCdf(res.z); break;
-        case Alternative::kGreater: res.p_value = NormalSf(res.z); break;
+        case Alternative::kLess:
+          res.p_value = NormalCdf(res.z);
+          break;
+        case Alternative::kGreater:
+          res.p_value = NormalSf(res.z);
+          break;
         case Alternative::kTwoSided:
           res.p_value = std::min(1.0, 2 * std::min(NormalCdf(res.z), NormalSf(res.z)));
           break;
@@ -146,12 +158,12 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
       res.conf_low = -INFINITY;
       res.conf_high = INFINITY;
       if (opt.alternative != Alternative::kLess) {
-        res.conf_low = diffs.OrderStatistic(
-            AsymptoticBoundRank(mn, sigma_ci, NormalUpperQuantile(q), opt.alternative, opt.correct));
+        res.conf_low = diffs.OrderStatistic(AsymptoticBoundRank(
+            mn, sigma_ci, NormalUpperQuantile(q), opt.alternative, opt.correct));
       }
       if (opt.alternative != Alternative::kGreater) {
-        res.conf_high = diffs.OrderStatistic(
-            AsymptoticBoundRank(mn, sigma_ci, -NormalUpperQuantile(q), opt.alternative, opt.correct));
+        res.conf_high = diffs.OrderStatistic(AsymptoticBoundRank(
+            mn, sigma_ci, -NormalUpperQuantile(q), opt.alternative, opt.correct));
       }
       res.conf_level = opt.conf_level;
     }

@@ -25,7 +25,8 @@ Result<RateTestResult> PoissonRateTest(double events_x, double exposure_x, doubl
   if (total > 0) {
     // Binomial tails as incomplete beta functions: exact, and accurate far out in the tail.
     r.p_greater = k > 0 ? boost::math::ibeta(k, total - k + 1, rho0, internal::BoostPolicy()) : 1.0;
-    r.p_less = k < total ? boost::math::ibetac(k + 1, total - k, rho0, internal::BoostPolicy()) : 1.0;
+    r.p_less =
+        k < total ? boost::math::ibetac(k + 1, total - k, rho0, internal::BoostPolicy()) : 1.0;
   }
   return r;
 }

@@ -17,9 +17,12 @@ Result<Alternative> ParseAlternative(std::string_view text) {
 
 const char* AlternativeName(Alternative alternative) {
   switch (alternative) {
-    case Alternative::kTwoSided: return "two-sided";
-    case Alternative::kLess: return "less";
-    case Alternative::kGreater: return "greater";
+    case Alternative::kTwoSided:
+      return "two-sided";
+    case Alternative::kLess:
+      return "less";
+    case Alternative::kGreater:
+      return "greater";
   }
   return "two-sided";
 }

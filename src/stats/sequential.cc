@@ -1,8 +1,8 @@
 #include "augur/stats/sequential.h"
 
+#include <algorithm>
 #include <boost/math/special_functions/beta.hpp>
 #include <boost/math/special_functions/gamma.hpp>
-#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -21,9 +21,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 bool IsProbability(double alpha) { return std::isfinite(alpha) && alpha > 0 && alpha < 1; }
 
-const char* NonFiniteName(double v) {
-  return std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf");
-}
+const char* NonFiniteName(double v) { return std::isnan(v) ? "NaN" : (v > 0 ? "+Inf" : "-Inf"); }
 
 // Folds `values` into `arm` by Welford's update. Per value rather than per batch so that the
 // summary, and hence Lambda, is bit-for-bit the same however the values are split into checks.
@@ -65,8 +63,8 @@ Status CheckCountOptions(const CountTestOptions& o) {
   if (!IsProbability(o.alpha)) return InvalidArgument("alpha must lie in (0, 1)");
   const bool a_set = o.prior_a != 0, b_set = o.prior_b != 0;
   if (a_set != b_set) return InvalidArgument("prior_a and prior_b must be both 0 or both > 0");
-  if (a_set && !(std::isfinite(o.prior_a) && o.prior_a > 0 && std::isfinite(o.prior_b) &&
-                 o.prior_b > 0)) {
+  if (a_set &&
+      !(std::isfinite(o.prior_a) && o.prior_a > 0 && std::isfinite(o.prior_b) && o.prior_b > 0)) {
     return InvalidArgument("prior_a and prior_b must be finite and > 0");
   }
   if (!std::isfinite(o.prior_concentration) || o.prior_concentration <= 0) {
@@ -93,9 +91,12 @@ double LogBeta(double a, double b) {
 // log of the prior mass on the alternative's side of rho0 (0 for two-sided), Beta(a, b).
 double LogSideMass(double a, double b, double rho0, Alternative alt) {
   switch (alt) {
-    case Alternative::kTwoSided: return 0.0;
-    case Alternative::kGreater: return std::log(bm::ibetac(a, b, rho0, Policy()));
-    case Alternative::kLess: return std::log(bm::ibeta(a, b, rho0, Policy()));
+    case Alternative::kTwoSided:
+      return 0.0;
+    case Alternative::kGreater:
+      return std::log(bm::ibetac(a, b, rho0, Policy()));
+    case Alternative::kLess:
+      return std::log(bm::ibeta(a, b, rho0, Policy()));
   }
   return 0.0;
 }
@@ -130,8 +131,7 @@ double CalcTauSquared(double alpha, double sigma, double truncation) {
 }
 
 Result<MsprtResult> MsprtUpdate(MsprtState& state, std::span<const double> new_canary,
-                                std::span<const double> new_baseline,
-                                const MsprtOptions& opt) {
+                                std::span<const double> new_baseline, const MsprtOptions& opt) {
   if (auto st = CheckMsprtOptions(opt); !st) return st.error();
   ArmSummary canary = state.canary, baseline = state.baseline;
   if (auto st = AddValues(new_canary, "canary", opt.non_finite, &canary); !st) return st.error();
@@ -160,8 +160,8 @@ Result<MsprtResult> MsprtUpdate(MsprtState& state, std::span<const double> new_c
     r.sigma = sigma;
     // The auto mixture is N(0, tau_std^2) on theta / sigma (see the header), i.e. tau scales
     // with the current sigma estimate.
-    r.tau = opt.tau > 0 ? opt.tau
-                        : sigma * std::sqrt(CalcTauSquared(opt.alpha, 1.0, opt.truncation));
+    r.tau =
+        opt.tau > 0 ? opt.tau : sigma * std::sqrt(CalcTauSquared(opt.alpha, 1.0, opt.truncation));
     const double v = sigma * sigma * (1 / nx + 1 / ny);
     const double t2 = r.tau * r.tau;
     const double dev = r.estimate - opt.theta0;
@@ -169,8 +169,7 @@ Result<MsprtResult> MsprtUpdate(MsprtState& state, std::span<const double> new_c
     log_lambda = -0.5 * std::log1p(t2 / v) + t2 * dev * dev / (2 * v * (v + t2));
     if (opt.alternative != Alternative::kTwoSided) {
       const double s = dev * r.tau / std::sqrt(v * (v + t2));
-      log_lambda += std::log(2.0) +
-                    LogNormalCdf(opt.alternative == Alternative::kGreater ? s : -s);
+      log_lambda += std::log(2.0) + LogNormalCdf(opt.alternative == Alternative::kGreater ? s : -s);
     }
     const double half =
         std::sqrt(v * (v + t2) / t2 * (std::log1p(t2 / v) - 2 * std::log(opt.alpha)));
@@ -243,13 +242,12 @@ Result<CountTestResult> CountTestUpdate(CountTestState& state, uint64_t canary_e
     }
     const double prior_side = LogSideMass(prior_a, prior_b, r.rho0, opt.alternative);
     if (!std::isfinite(prior_side)) {
-      return InvalidArgument("the Beta(" + std::to_string(prior_a) + ", " +
-                             std::to_string(prior_b) +
-                             ") prior puts no mass on the alternative's side of rho0 = " +
-                             std::to_string(r.rho0));
+      return InvalidArgument(
+          "the Beta(" + std::to_string(prior_a) + ", " + std::to_string(prior_b) +
+          ") prior puts no mass on the alternative's side of rho0 = " + std::to_string(r.rho0));
     }
-    log_bf = LogBeta(prior_a + c, prior_b + b) - LogBeta(prior_a, prior_b) -
-             c * std::log(r.rho0) - b * std::log1p(-r.rho0) +
+    log_bf = LogBeta(prior_a + c, prior_b + b) - LogBeta(prior_a, prior_b) - c * std::log(r.rho0) -
+             b * std::log1p(-r.rho0) +
              LogSideMass(prior_a + c, prior_b + b, r.rho0, opt.alternative) - prior_side;
     // A tail mass that underflows to 0 gives -inf: BF = 0, no evidence for the alternative.
     if (std::isnan(log_bf)) log_bf = -kInf;

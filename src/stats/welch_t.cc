@@ -54,7 +54,8 @@ Result<WelchResult> WelchT(std::span<const double> x_in, std::span<const double>
     case Alternative::kLess:
       r.p_value = internal::StudentTCdf(r.statistic, r.df);
       r.conf_low = -INFINITY;
-      r.conf_high = (r.statistic + internal::StudentTQuantile(opt.conf_level, r.df)) * r.stderr_diff;
+      r.conf_high =
+          (r.statistic + internal::StudentTQuantile(opt.conf_level, r.df)) * r.stderr_diff;
       break;
     case Alternative::kGreater:
       r.p_value = internal::StudentTSf(r.statistic, r.df);

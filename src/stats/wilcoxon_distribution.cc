@@ -75,8 +75,9 @@ void Build(uint64_t m, uint64_t n, std::vector<long double>* pmf, std::vector<lo
 Result<WilcoxonDistribution> WilcoxonDistribution::Create(uint64_t m, uint64_t n) {
   if (m == 0 || n == 0) return InvalidArgument("exact Wilcoxon distribution needs m, n >= 1");
   // log2 C(m+n, m) decides how many words the exact counts need (+2 bits of headroom).
-  const double bits = (std::lgamma(m + n + 1.0) - std::lgamma(m + 1.0) - std::lgamma(n + 1.0)) /
-                          std::log(2.0) + 2.0;
+  const double bits =
+      (std::lgamma(m + n + 1.0) - std::lgamma(m + 1.0) - std::lgamma(n + 1.0)) / std::log(2.0) +
+      2.0;
   const int words_needed = static_cast<int>(std::ceil(bits / 64.0));
   int words = 1;
   while (words < words_needed) words *= 2;
@@ -88,13 +89,27 @@ Result<WilcoxonDistribution> WilcoxonDistribution::Create(uint64_t m, uint64_t n
   }
   std::vector<long double> pmf, cdf;
   switch (words) {
-    case 1: Build<1>(m, n, &pmf, &cdf); break;
-    case 2: Build<2>(m, n, &pmf, &cdf); break;
-    case 4: Build<4>(m, n, &pmf, &cdf); break;
-    case 8: Build<8>(m, n, &pmf, &cdf); break;
-    case 16: Build<16>(m, n, &pmf, &cdf); break;
-    case 32: Build<32>(m, n, &pmf, &cdf); break;
-    default: Build<64>(m, n, &pmf, &cdf); break;
+    case 1:
+      Build<1>(m, n, &pmf, &cdf);
+      break;
+    case 2:
+      Build<2>(m, n, &pmf, &cdf);
+      break;
+    case 4:
+      Build<4>(m, n, &pmf, &cdf);
+      break;
+    case 8:
+      Build<8>(m, n, &pmf, &cdf);
+      break;
+    case 16:
+      Build<16>(m, n, &pmf, &cdf);
+      break;
+    case 32:
+      Build<32>(m, n, &pmf, &cdf);
+      break;
+    default:
+      Build<64>(m, n, &pmf, &cdf);
+      break;
   }
   return WilcoxonDistribution(m, n, std::move(pmf), std::move(cdf));
 }

@@ -55,8 +55,10 @@ TEST(Cli, MannWhitneyContract) {
 }
 
 TEST(Cli, MannWhitneyFlags) {
-  auto r = Augur("stats mann-whitney --alternative greater --method asymptotic --no-correct "
-                 "--conf-level 0.9", kDoc);
+  auto r = Augur(
+      "stats mann-whitney --alternative greater --method asymptotic --no-correct "
+      "--conf-level 0.9",
+      kDoc);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["method"], "asymptotic");
@@ -82,16 +84,16 @@ TEST(Cli, WelchAndKsShapes) {
 
 TEST(Cli, BadInputExitsTwoWithOneLine) {
   const std::pair<const char*, const char*> cases[] = {
-      {"stats mann-whitney", "{\"x\":[1,2,"},                       // truncated JSON
-      {"stats mann-whitney", "{\"x\":[1,2]}"},                      // missing y
-      {"stats mann-whitney", "{\"x\":[],\"y\":[1]}"},               // empty sample
-      {"stats mann-whitney", "{\"x\":[1,\"NaN\"],\"y\":[1]}"},      // NaN rejected
-      {"stats mann-whitney", "{\"x\":[1,\"abc\"],\"y\":[1]}"},      // not a number
-      {"stats mann-whitney --alternative bigger", kDoc},            // bad flag value
+      {"stats mann-whitney", "{\"x\":[1,2,"},                   // truncated JSON
+      {"stats mann-whitney", "{\"x\":[1,2]}"},                  // missing y
+      {"stats mann-whitney", "{\"x\":[],\"y\":[1]}"},           // empty sample
+      {"stats mann-whitney", "{\"x\":[1,\"NaN\"],\"y\":[1]}"},  // NaN rejected
+      {"stats mann-whitney", "{\"x\":[1,\"abc\"],\"y\":[1]}"},  // not a number
+      {"stats mann-whitney --alternative bigger", kDoc},        // bad flag value
       {"stats mann-whitney --conf-level 2", kDoc},
-      {"stats mann-whitney --confidence 0.9", kDoc},                // unknown flag
+      {"stats mann-whitney --confidence 0.9", kDoc},  // unknown flag
       {"stats welch-t", "{\"x\":[1],\"y\":[1,2]}"},
-      {"stats t-test", kDoc},                                       // unknown test
+      {"stats t-test", kDoc},  // unknown test
       {"statz", kDoc},
   };
   for (auto [args, input] : cases) {
@@ -118,8 +120,8 @@ TEST(Cli, HelpDescribesEveryFlag) {
   EXPECT_NE(top.out.find("stats"), std::string::npos);
   auto mw = Augur("stats mann-whitney --help", "");
   EXPECT_EQ(mw.exit_code, 0);
-  for (const char* flag : {"--alternative", "--method", "--no-correct", "--conf-level",
-                           "--non-finite", "--input"}) {
+  for (const char* flag :
+       {"--alternative", "--method", "--no-correct", "--conf-level", "--non-finite", "--input"}) {
     EXPECT_NE(mw.out.find(flag), std::string::npos) << flag;
   }
   auto typo = Augur("stats mann-whitney --alternatve less", kDoc);
@@ -150,7 +152,8 @@ TEST(Cli, JudgeGoldenSignalsExplainsTheFailure) {
 }
 
 TEST(Cli, JudgeKayentaRemoteRequest) {
-  auto r = Augur("judge --kayenta-request " + Repo("deploy/examples/kayenta-remote-judge-request.json"), "");
+  auto r = Augur(
+      "judge --kayenta-request " + Repo("deploy/examples/kayenta-remote-judge-request.json"), "");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["judgeName"], "NetflixACAJudge-v1.0");
@@ -174,14 +177,17 @@ TEST(Cli, JudgeBadInputNamesThePath) {
 TEST(Cli, SequentialStateCarriesAcrossRuns) {
   char dir_template[] = "/tmp/augur_seq_test_XXXXXX";
   const std::string dir = mkdtemp(dir_template);
-  std::ofstream(dir + "/model.yaml") << "apiVersion: augur.dev/v1\nkind: AnalysisModel\n"
-                                        "spec:\n  mode: sequential\n  metrics:\n"
-                                        "    - {name: latency, query: q, direction: increase, minSamples: 5}\n";
+  std::ofstream(dir + "/model.yaml")
+      << "apiVersion: augur.dev/v1\nkind: AnalysisModel\n"
+         "spec:\n  mode: sequential\n  metrics:\n"
+         "    - {name: latency, query: q, direction: increase, minSamples: 5}\n";
   // Each run brings 20 new points per side; the canary is 30% slower.
   int failed_at = -1;
   for (int run = 0; run < 10 && failed_at < 0; ++run) {
-    nlohmann::json data = {{"metrics", {{{"name", "latency"}, {"canary", nlohmann::json::array()},
-                                         {"baseline", nlohmann::json::array()}}}}};
+    nlohmann::json data = {{"metrics",
+                            {{{"name", "latency"},
+                              {"canary", nlohmann::json::array()},
+                              {"baseline", nlohmann::json::array()}}}}};
     for (int i = 0; i < 20; ++i) {
       const double wobble = ((i * 7 + run * 3) % 11) - 5;  // deterministic spread
       data["metrics"][0]["baseline"].push_back(100 + wobble);
@@ -198,9 +204,10 @@ TEST(Cli, SequentialStateCarriesAcrossRuns) {
     if (r.exit_code == 3) failed_at = run;
   }
   EXPECT_GE(failed_at, 0);
-  auto bad = Augur("judge --config " + Repo("models/http-golden-signals.yaml") + " --data " +
-                       Repo("deploy/examples/golden-signals-series.json") + " --state " + dir + "/s2.json",
-                   "");
+  auto bad =
+      Augur("judge --config " + Repo("models/http-golden-signals.yaml") + " --data " +
+                Repo("deploy/examples/golden-signals-series.json") + " --state " + dir + "/s2.json",
+            "");
   EXPECT_EQ(bad.exit_code, 2);  // --state without sequential mode
   std::system(("rm -rf " + dir).c_str());
 }

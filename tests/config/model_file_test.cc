@@ -9,7 +9,8 @@ namespace {
 
 TEST(ModelFile, BundledModelsLoad) {
   int n = 0;
-  for (const auto& e : std::filesystem::directory_iterator(std::string(AUGUR_SOURCE_DIR) + "/models")) {
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::string(AUGUR_SOURCE_DIR) + "/models")) {
     const auto ext = e.path().extension();
     if (ext != ".yaml" && ext != ".json") continue;
     auto m = LoadModelFile(e.path().string());
@@ -23,12 +24,17 @@ const char* kHeader = "apiVersion: augur.dev/v1\nkind: AnalysisModel\nmetadata: 
 
 TEST(ModelFile, MistakesNameTheirPath) {
   const std::pair<const char*, const char*> cases[] = {
-      {"  metrics:\n    - {name: a, query: q, direction: up}\n", "spec.metrics[0].direction: 'up' is not one of"},
-      {"  metrics:\n    - {name: a, query: q, confidence: 0.9}\n", "spec.metrics[0].confidence: unknown key"},
+      {"  metrics:\n    - {name: a, query: q, direction: up}\n",
+       "spec.metrics[0].direction: 'up' is not one of"},
+      {"  metrics:\n    - {name: a, query: q, confidence: 0.9}\n",
+       "spec.metrics[0].confidence: unknown key"},
       {"  metrics:\n    - {name: a}\n", "spec.metrics[0].query: is required"},
-      {"  metrics:\n    - {name: a, query: q, minSamples: many}\n", "spec.metrics[0].minSamples: must be a number"},
-      {"  metrics:\n    - {name: a, query: q, criteria: ['<=10%']}\n", "spec.metrics[0].criteria[0]"},
-      {"  groupWeights: {a: 80, b: 40}\n  metrics:\n    - {name: a, query: q}\n", "weights sum to 120"},
+      {"  metrics:\n    - {name: a, query: q, minSamples: many}\n",
+       "spec.metrics[0].minSamples: must be a number"},
+      {"  metrics:\n    - {name: a, query: q, criteria: ['<=10%']}\n",
+       "spec.metrics[0].criteria[0]"},
+      {"  groupWeights: {a: 80, b: 40}\n  metrics:\n    - {name: a, query: q}\n",
+       "weights sum to 120"},
       {"  metrics:\n    - {name: e, query: q, kind: count}\n", "spec.metrics[0].exposure"},
       {"  metrics: [\n", "not valid YAML/JSON at line"},
   };
@@ -41,10 +47,13 @@ TEST(ModelFile, MistakesNameTheirPath) {
 }
 
 TEST(ModelFile, KayentaConfigIsDetected) {
-  auto m = ParseModel(R"({"name":"k","metrics":[{"name":"cpu","query":{"type":"prometheus","metricName":"cpu"},
-    "groups":["system"],"analysisConfigurations":{"canary":{"direction":"sideways"}}}]})", "k.json");
+  auto m = ParseModel(
+      R"({"name":"k","metrics":[{"name":"cpu","query":{"type":"prometheus","metricName":"cpu"},
+    "groups":["system"],"analysisConfigurations":{"canary":{"direction":"sideways"}}}]})",
+      "k.json");
   ASSERT_FALSE(m.has_value());
-  EXPECT_NE(m.error().message.find("metrics[0].analysisConfigurations.canary.direction"), std::string::npos)
+  EXPECT_NE(m.error().message.find("metrics[0].analysisConfigurations.canary.direction"),
+            std::string::npos)
       << m.error().message;
 }
 

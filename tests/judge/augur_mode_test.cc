@@ -109,7 +109,8 @@ TEST(AugurMode, ZeroInflatedErrorsAreJudgedAsCounts) {
   errors.direction = Direction::kIncrease;
   errors.conf_level = 0.95;
   model.metrics = {requests, errors};
-  auto j = Judge(model, std::vector<MetricPair>{{"requests", {}, req, req}, {"errors", {}, base_err, canary_err}});
+  auto j = Judge(model, std::vector<MetricPair>{{"requests", {}, req, req},
+                                                {"errors", {}, base_err, canary_err}});
   ASSERT_TRUE(j.has_value()) << j.error().message;
   const auto& r = j->results[1];
   EXPECT_EQ(r.classification, Classification::kHigh) << r.reason;
@@ -123,7 +124,8 @@ TEST(AugurMode, ThresholdRangeAndCriteria) {
   m.aggregate = "p99";
   const auto base = Lognormal(200, 50, 5), canary = Lognormal(200, 50, 6);
   auto j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
-  EXPECT_EQ(j->results[0].classification, Classification::kHigh);  // p99 of lognormal(median 50, sd .3) ~ 100
+  EXPECT_EQ(j->results[0].classification,
+            Classification::kHigh);  // p99 of lognormal(median 50, sd .3) ~ 100
   EXPECT_EQ(j->results[0].criterion, "thresholdRange.max");
   m.threshold_max.reset();
   m.criteria.push_back({Criterion::Op::kLessEqual, true, 10, "<=+10%"});
@@ -161,7 +163,8 @@ TEST(SequentialMode, StateCarriesAcrossChecksAndDetectsARegression) {
     ASSERT_TRUE(j.has_value()) << j.error().message;
     if (j->outcome == Outcome::kFail) {
       failed_at = check;
-      EXPECT_NE(j->results[0].reason.find("anytime-valid"), std::string::npos) << j->results[0].reason;
+      EXPECT_NE(j->results[0].reason.find("anytime-valid"), std::string::npos)
+          << j->results[0].reason;
       EXPECT_GT(j->results[0].estimate, 0);
     }
   }
@@ -207,7 +210,8 @@ TEST(AnomalyCriterion, StepInTheCanaryFailsOnlyWhenAsked) {
   m.anomaly_criterion = true;
   j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
   EXPECT_EQ(j->results[0].classification, Classification::kHigh);
-  EXPECT_NE(j->results[0].reason.find("anomaly over time"), std::string::npos) << j->results[0].reason;
+  EXPECT_NE(j->results[0].reason.find("anomaly over time"), std::string::npos)
+      << j->results[0].reason;
   m.direction = Direction::kDecrease;  // a rise is not a regression for this metric
   j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
   EXPECT_NE(j->results[0].criterion, "anomaly score (robust z, EWMA, CUSUM of canary - baseline)");

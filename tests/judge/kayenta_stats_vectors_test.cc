@@ -55,9 +55,11 @@ TEST(KayentaStatsVectors, AllDeterministicStatisticCases) {
       auto r = stats::MeanRatio(Values(in.at("experiment")), Values(in.at("control")));
       ASSERT_TRUE(r.has_value()) << id;
       const double ours = r->defined ? r->ratio : NAN;
-      EXPECT_TRUE(Close(ours, obs.at("value").is_string() ? NAN : obs.at("value").get<double>())) << id;
+      EXPECT_TRUE(Close(ours, obs.at("value").is_string() ? NAN : obs.at("value").get<double>()))
+          << id;
     } else if (kind == "effect_size_cles") {
-      auto r = stats::CommonLanguageEffectSize(Values(in.at("experiment")), Values(in.at("control")));
+      auto r =
+          stats::CommonLanguageEffectSize(Values(in.at("experiment")), Values(in.at("control")));
       ASSERT_TRUE(r.has_value()) << id;
       EXPECT_TRUE(Close(*r, obs.at("value").get<double>())) << id;
     } else if (kind == "summary_statistics") {
@@ -71,8 +73,8 @@ TEST(KayentaStatsVectors, AllDeterministicStatisticCases) {
       EXPECT_TRUE(Close(r.control.sd, obs.at("std").get<double>())) << id;
       EXPECT_TRUE(Close(r.control.min, obs.at("min").get<double>())) << id;
       EXPECT_TRUE(Close(r.control.max, obs.at("max").get<double>())) << id;
-    } else if (kind == "iqr_detector" ||
-               (kind == "transform_remove_outliers" && c.at("params").at("detector") == "IQRDetector")) {
+    } else if (kind == "iqr_detector" || (kind == "transform_remove_outliers" &&
+                                          c.at("params").at("detector") == "IQRDetector")) {
       const auto d = Values(in.at("data"));
       auto kept = stats::RemoveIqrOutliers(d, {c.at("params").at("factor").get<double>(),
                                                c.at("params").at("reduceSensitivity").get<bool>()});
@@ -87,7 +89,8 @@ TEST(KayentaStatsVectors, AllDeterministicStatisticCases) {
     } else if (kind == "transform_remove_nans" || kind == "transform_replace_nans") {
       MetricConfig m;
       m.name = "t";
-      m.nan_strategy = kind == "transform_replace_nans" ? NanStrategy::kReplace : NanStrategy::kRemove;
+      m.nan_strategy =
+          kind == "transform_replace_nans" ? NanStrategy::kReplace : NanStrategy::kRemove;
       const auto d = Values(in.at("data"));
       const auto expected = Values(obs.at("output"));
       const MetricResult r = ClassifyKayenta(m, d, d, 1);
@@ -101,7 +104,8 @@ TEST(KayentaStatsVectors, AllDeterministicStatisticCases) {
     }
     ++checked;
   }
-  EXPECT_EQ(checked, 25);  // 5 percentile + 5 ratio + 4 CLES + 3 summary + 4 IQR + 1 IQR transform + 3 NaN transforms
+  EXPECT_EQ(checked, 25);  // 5 percentile + 5 ratio + 4 CLES + 3 summary + 4 IQR + 1 IQR transform
+                           // + 3 NaN transforms
 }
 
 }  // namespace

@@ -66,18 +66,24 @@ TEST_P(ClassifierVector, MatchesKayenta) {
                  {"mustHaveData", p.at("isDataRequired")},
                  {"tolerance", p.at("tolerance")},
                  {"confLevel", p.at("confLevel")},
-                 {"effectSize", {{"measure", p.at("effectSizeMeasure")},
-                                 {"allowedIncrease", p.at("effectSizeThresholds").at("allowedIncrease")},
-                                 {"allowedDecrease", p.at("effectSizeThresholds").at("allowedDecrease")},
-                                 {"criticalIncrease", p.at("criticalThresholds").at("criticalIncrease")},
-                                 {"criticalDecrease", p.at("criticalThresholds").at("criticalDecrease")}}}};
+                 {"effectSize",
+                  {{"measure", p.at("effectSizeMeasure")},
+                   {"allowedIncrease", p.at("effectSizeThresholds").at("allowedIncrease")},
+                   {"allowedDecrease", p.at("effectSizeThresholds").at("allowedDecrease")},
+                   {"criticalIncrease", p.at("criticalThresholds").at("criticalIncrease")},
+                   {"criticalDecrease", p.at("criticalThresholds").at("criticalDecrease")}}}};
   json config = {{"name", "vector"},
-                 {"metrics", {{{"name", name}, {"query", {{"type", "prometheus"}, {"metricName", "m"}}},
-                               {"groups", {"g"}}, {"analysisConfigurations", {{"canary", canary}}}}}},
+                 {"metrics",
+                  {{{"name", name},
+                    {"query", {{"type", "prometheus"}, {"metricName", "m"}}},
+                    {"groups", {"g"}},
+                    {"analysisConfigurations", {{"canary", canary}}}}}},
                  {"classifier", {{"groupWeights", {{"g", 100}}}}}};
-  json pairs = {{{"name", name}, {"tags", json::object()},
-                 {"values", {{"control", c.at("input").at("control")},
-                             {"experiment", c.at("input").at("experiment")}}}}};
+  json pairs = {{{"name", name},
+                 {"tags", json::object()},
+                 {"values",
+                  {{"control", c.at("input").at("control")},
+                   {"experiment", c.at("input").at("experiment")}}}}};
   auto model = contracts::ParseKayentaCanaryConfig(config.dump());
   ASSERT_TRUE(model.has_value()) << model.error().message;
   auto data = contracts::ParseMetricSetPairList(pairs.dump());
@@ -86,7 +92,8 @@ TEST_P(ClassifierVector, MatchesKayenta) {
   ASSERT_TRUE(j.has_value()) << j.error().message;
   const MetricResult& r = j->results.at(0);
   const std::string id = c.at("id");
-  EXPECT_EQ(ClassificationName(r.classification), obs.at("classification").get<std::string>()) << id;
+  EXPECT_EQ(ClassificationName(r.classification), obs.at("classification").get<std::string>())
+      << id;
   if (noise) return;
   EXPECT_EQ(r.critical, obs.at("critical").get<bool>()) << id;
   EXPECT_EQ(r.reason, obs.at("reason").is_null() ? "" : obs.at("reason").get<std::string>()) << id;
@@ -105,7 +112,8 @@ INSTANTIATE_TEST_SUITE_P(Kayenta, ClassifierVector,
                          ::testing::ValuesIn(CasesOfKind("mann_whitney_classifier")),
                          [](const ::testing::TestParamInfo<size_t>& info) {
                            std::string id = Vectors()[info.param].at("id");
-                           for (char& ch : id) if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           for (char& ch : id)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return id;
                          });
 
@@ -115,14 +123,16 @@ TEST_P(ScorerVector, MatchesKayenta) {
   const json& c = Vectors()[GetParam()];
   Model model;
   model.mode = Mode::kKayenta;
-  for (const auto& [g, w] : c.at("params").at("groupWeights").items()) model.group_weights[g] = w.get<double>();
+  for (const auto& [g, w] : c.at("params").at("groupWeights").items())
+    model.group_weights[g] = w.get<double>();
   Judgement j;
   for (const json& rj : c.at("input").at("results")) {
     MetricResult r;
     r.name = rj.at("name");
     const std::string cl = rj.at("classification");
-    for (auto k : {Classification::kPass, Classification::kHigh, Classification::kLow,
-                   Classification::kNodata, Classification::kNodataFailMetric, Classification::kError})
+    for (auto k :
+         {Classification::kPass, Classification::kHigh, Classification::kLow,
+          Classification::kNodata, Classification::kNodataFailMetric, Classification::kError})
       if (cl == ClassificationName(k)) r.classification = k;
     r.groups = rj.at("groups").get<std::vector<std::string>>();
     r.critical = rj.at("critical");
@@ -143,10 +153,12 @@ TEST_P(ScorerVector, MatchesKayenta) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kayenta, ScorerVector, ::testing::ValuesIn(CasesOfKind("weighted_sum_scorer")),
+INSTANTIATE_TEST_SUITE_P(Kayenta, ScorerVector,
+                         ::testing::ValuesIn(CasesOfKind("weighted_sum_scorer")),
                          [](const ::testing::TestParamInfo<size_t>& info) {
                            std::string id = Vectors()[info.param].at("id");
-                           for (char& ch : id) if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           for (char& ch : id)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return id;
                          });
 

@@ -37,7 +37,7 @@ const std::map<std::string, std::set<std::string>> kThirdParty = {
     {"sources", {"yaml-cpp"}},
     {"config", {"nlohmann", "yaml-cpp"}},
 };
-const std::set<std::string> kKnownThirdParty = {"boost", "Eigen", "nlohmann", "httplib.h",
+const std::set<std::string> kKnownThirdParty = {"boost",      "Eigen",    "nlohmann", "httplib.h",
                                                 "prometheus", "yaml-cpp", "sqlite3.h"};
 
 std::string PartOf(const fs::path& rel) {  // rel: "src/stats/x.cc" or "include/augur/stats/x.h"
@@ -77,7 +77,8 @@ TEST(Layering, IncludesFollowAllowedDirections) {
           target = rest.substr(0, rest.find('/'));
         } else if (kAllowed.count(first) && inc.find('/') != std::string::npos) {
           target = first;  // private header "stats/sort.h"
-          EXPECT_FALSE(is_public) << rel << ":" << lineno << " public header includes private " << inc;
+          EXPECT_FALSE(is_public) << rel << ":" << lineno << " public header includes private "
+                                  << inc;
           EXPECT_EQ(target, part) << rel << ":" << lineno << " private headers stay in their part";
         } else if (kKnownThirdParty.count(first)) {
           EXPECT_FALSE(is_public) << rel << ":" << lineno << " public header includes " << inc;
@@ -105,7 +106,8 @@ TEST(Layering, StatsDoesNoIo) {
     for (const auto& entry : fs::recursive_directory_iterator(root / dir)) {
       std::ifstream in(entry.path());
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      for (const char* banned : {"<iostream>", "<fstream>", "<cstdio>", "<filesystem>", "std::cout"}) {
+      for (const char* banned :
+           {"<iostream>", "<fstream>", "<cstdio>", "<filesystem>", "std::cout"}) {
         EXPECT_EQ(text.find(banned), std::string::npos) << entry.path() << " uses " << banned;
       }
     }

@@ -33,12 +33,15 @@ std::vector<MetricFamily> MustParse(std::string_view body, ExpositionFormat form
 }
 
 constexpr std::string_view kHaproxyPage =
-    "# HELP haproxy_server_http_responses_total Total number of HTTP responses with status 100-199 returned by this object.\r\n"
+    "# HELP haproxy_server_http_responses_total Total number of HTTP responses with status 100-199 "
+    "returned by this object.\r\n"
     "# TYPE haproxy_server_http_responses_total counter\r\n"
-    "haproxy_server_http_responses_total{proxy=\"be_app\",server=\"primary\",code=\"2xx\"} 17972\r\n"
+    "haproxy_server_http_responses_total{proxy=\"be_app\",server=\"primary\",code=\"2xx\"} "
+    "17972\r\n"
     "haproxy_server_http_responses_total{proxy=\"be_app\",server=\"canary\",code=\"2xx\"} 2028\r\n"
     "haproxy_server_http_responses_total{proxy=\"be_app\",server=\"canary\",code=\"5xx\"} 0\r\n"
-    "# HELP haproxy_server_response_time_average_seconds Avg. response time for last 1024 successful connections.\n"
+    "# HELP haproxy_server_response_time_average_seconds Avg. response time for last 1024 "
+    "successful connections.\n"
     "# TYPE haproxy_server_response_time_average_seconds gauge\n"
     "haproxy_server_response_time_average_seconds{proxy=\"be_app\",server=\"canary\"} 0.001000\n"
     "\n"
@@ -87,24 +90,33 @@ constexpr std::string_view kNginxPage =
     "# HELP nginx_ingress_controller_requests The total number of client requests\n"
     "# TYPE nginx_ingress_controller_requests counter\n"
     "nginx_ingress_controller_requests{canary=\"\",controller_class=\"k8s.io/ingress-nginx\","
-    "controller_namespace=\"ingress-nginx\",controller_pod=\"ingress-nginx-controller-5c9fd6c6b-x2x7w\","
+    "controller_namespace=\"ingress-nginx\",controller_pod=\"ingress-nginx-controller-5c9fd6c6b-"
+    "x2x7w\","
     "host=\"app.example.com\",ingress=\"app\",method=\"GET\",namespace=\"default\",path=\"/\","
     "service=\"app-canary\",status=\"200\"} 1234\n"
     "nginx_ingress_controller_requests{canary=\"\",controller_class=\"k8s.io/ingress-nginx\","
-    "controller_namespace=\"ingress-nginx\",controller_pod=\"ingress-nginx-controller-5c9fd6c6b-x2x7w\","
+    "controller_namespace=\"ingress-nginx\",controller_pod=\"ingress-nginx-controller-5c9fd6c6b-"
+    "x2x7w\","
     "host=\"app.example.com\",ingress=\"app\",method=\"GET\",namespace=\"default\",path=\"/\","
     "service=\"app-canary\",status=\"503\"} 7\n"
-    "# HELP nginx_ingress_controller_request_duration_seconds The request processing time in milliseconds\n"
+    "# HELP nginx_ingress_controller_request_duration_seconds The request processing time in "
+    "milliseconds\n"
     "# TYPE nginx_ingress_controller_request_duration_seconds histogram\n"
-    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le=\"0.005\"} 10\n"
-    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le=\"0.01\"} 25\n"
-    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le=\"2.5e-01\"} 1200\n"
-    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le=\"+Inf\"} 1234\n"
+    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le="
+    "\"0.005\"} 10\n"
+    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le="
+    "\"0.01\"} 25\n"
+    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le="
+    "\"2.5e-01\"} 1200\n"
+    "nginx_ingress_controller_request_duration_seconds_bucket{ingress=\"app\",status=\"200\",le=\"+"
+    "Inf\"} 1234\n"
     "nginx_ingress_controller_request_duration_seconds_sum{ingress=\"app\",status=\"200\"} 61.7\n"
     "nginx_ingress_controller_request_duration_seconds_count{ingress=\"app\",status=\"200\"} 1234\n"
-    "# HELP nginx_ingress_controller_nginx_process_connections current number of client connections with state {active, reading, writing, waiting}\n"
+    "# HELP nginx_ingress_controller_nginx_process_connections current number of client "
+    "connections with state {active, reading, writing, waiting}\n"
     "# TYPE nginx_ingress_controller_nginx_process_connections gauge\n"
-    "nginx_ingress_controller_nginx_process_connections{controller_class=\"k8s.io/ingress-nginx\",state=\"active\"} 1.5e+01 1700000000123\n";
+    "nginx_ingress_controller_nginx_process_connections{controller_class=\"k8s.io/"
+    "ingress-nginx\",state=\"active\"} 1.5e+01 1700000000123\n";
 
 TEST(ExpositionTest, NginxIngressPageGroupsHistogram) {
   auto fams = MustParse(kNginxPage, ExpositionFormat::kText004);
@@ -140,7 +152,8 @@ TEST(ExpositionTest, NginxIngressPageGroupsHistogram) {
 
 constexpr std::string_view kEnvoyPage =
     "# TYPE envoy_cluster_upstream_rq counter\n"
-    "envoy_cluster_upstream_rq{envoy_response_code=\"200\",envoy_cluster_name=\"app_canary\"} 4711\n"
+    "envoy_cluster_upstream_rq{envoy_response_code=\"200\",envoy_cluster_name=\"app_canary\"} "
+    "4711\n"
     "envoy_cluster_upstream_rq{envoy_response_code=\"503\",envoy_cluster_name=\"app_canary\"} 3\n"
     "# TYPE envoy_cluster_upstream_rq_time histogram\n"
     "envoy_cluster_upstream_rq_time_bucket{envoy_cluster_name=\"app_canary\",le=\"0.5\"} 0\n"
@@ -223,7 +236,8 @@ TEST(ExpositionTest, OpenMetricsEofWithoutTrailingNewline) {
 TEST(ExpositionTest, LabelValueEscapesAndSpecialValues) {
   constexpr std::string_view kPage =
       "# A free-form comment is fine in 0.0.4\n"
-      "  m{path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\nbye\",odd=\"a\\tb\",utf=\"h\xC3\xA9\"} +Inf -5\n"
+      "  m{path=\"C:\\\\dir\",msg=\"say \\\"hi\\\"\\nbye\",odd=\"a\\tb\",utf=\"h\xC3\xA9\"} +Inf "
+      "-5\n"
       "m{path=\"x\"}\t\t-0.5e-2   \n"
       "m{ path = \"y\" , } 1E3\n"
       "m 7\n";
@@ -244,9 +258,8 @@ TEST(ExpositionTest, LabelValueEscapesAndSpecialValues) {
 }
 
 TEST(ExpositionTest, InterleavedFamilyIsMerged) {
-  auto fams = MustParse(
-      "# TYPE a gauge\na{x=\"1\"} 1\n# TYPE b gauge\nb 2\na{x=\"2\"} 3\n",
-      ExpositionFormat::kText004);
+  auto fams = MustParse("# TYPE a gauge\na{x=\"1\"} 1\n# TYPE b gauge\nb 2\na{x=\"2\"} 3\n",
+                        ExpositionFormat::kText004);
   ASSERT_EQ(fams.size(), 2u);
   ASSERT_EQ(fams[0].samples.size(), 2u);
   EXPECT_EQ(fams[0].samples[1].value, 3.0);
@@ -321,8 +334,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_timestamp", kText, "a 1 12.5\n", 1, "invalid timestamp"},
         BadCase{"trailing_garbage", kText, "a 1 12 13\n", 1, "unexpected text after timestamp"},
         BadCase{"unterminated_quote", kText,
-                "\n\n# TYPE haproxy_server_status gauge\nhaproxy_server_status{proxy=\"be_app} 1\n", 4,
-                "unterminated label value"},
+                "\n\n# TYPE haproxy_server_status gauge\nhaproxy_server_status{proxy=\"be_app} 1\n",
+                4, "unterminated label value"},
         BadCase{"backslash_at_end", kText, "a{x=\"\\", 1, "unterminated label value"},
         BadCase{"duplicate_label", kText, "a 1\nb{server=\"x\",proxy=\"p\",server=\"y\"} 1\n", 2,
                 "duplicate label name"},

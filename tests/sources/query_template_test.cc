@@ -16,17 +16,21 @@ namespace fs = std::filesystem;
 const std::string kQueriesDir = std::string(AUGUR_SOURCE_DIR) + "/queries";
 
 // Every provider must ship; a missing file is a test failure, not a skipped loop iteration.
-const std::vector<std::string> kProviders = {"haproxy", "nginx-ingress", "istio",   "envoy-contour",
-                                             "linkerd", "traefik",       "gateway-api", "kubernetes-resources"};
-const std::vector<std::string> kHttpProviders = {"haproxy", "nginx-ingress", "istio", "envoy-contour",
-                                                 "linkerd", "traefik",       "gateway-api"};
+const std::vector<std::string> kProviders = {
+    "haproxy", "nginx-ingress", "istio",       "envoy-contour",
+    "linkerd", "traefik",       "gateway-api", "kubernetes-resources"};
+const std::vector<std::string> kHttpProviders = {
+    "haproxy", "nginx-ingress", "istio", "envoy-contour", "linkerd", "traefik", "gateway-api"};
 // The queries models/http-golden-signals.yaml names.
 const std::vector<std::string> kGoldenSignals = {"success_rate", "error_count", "request_rate",
                                                  "latency_p50_seconds", "latency_p99_seconds"};
 
 std::map<std::string, std::string> StandardVars() {
-  return {{"namespace", "shop-prod"}, {"target", "web"}, {"primary", "web-primary"},
-          {"canary", "web-canary"},   {"interval", "1m"}};
+  return {{"namespace", "shop-prod"},
+          {"target", "web"},
+          {"primary", "web-primary"},
+          {"canary", "web-canary"},
+          {"interval", "1m"}};
 }
 
 // Checks that brackets pair up and every string closes, skipping string contents with their
@@ -59,7 +63,8 @@ std::map<std::string, std::string> StandardVars() {
     }
   }
   if (quote) return ::testing::AssertionFailure() << "unterminated string in: " << q;
-  if (!stack.empty()) return ::testing::AssertionFailure() << "unclosed '" << stack << "' in: " << q;
+  if (!stack.empty())
+    return ::testing::AssertionFailure() << "unclosed '" << stack << "' in: " << q;
   return ::testing::AssertionSuccess();
 }
 
@@ -84,7 +89,8 @@ TEST(QueryTemplateFiles, EveryQueryRendersForBothSides) {
     ASSERT_FALSE(t->queries.empty());
     for (const auto& [name, tmpl] : t->queries) {
       SCOPED_TRACE(name);
-      EXPECT_NE(tmpl.find("{{side"), std::string::npos) << "a query must select its side with {{side}}";
+      EXPECT_NE(tmpl.find("{{side"), std::string::npos)
+          << "a query must select its side with {{side}}";
       auto r = RenderBothSides(*t, name, StandardVars());
       ASSERT_TRUE(r.has_value()) << r.error().message;
       for (const std::string* q : {&r->primary, &r->canary}) {
@@ -156,13 +162,15 @@ TEST(QueryTemplateRender, RegexFilterEscapesMetacharactersThenTheString) {
   ASSERT_TRUE(r.has_value()) << r.error().message;
   // RE2 escape: a\.b\|c\*\(d\)\[e\]\{f\}\^\$\+\?\\"  then every backslash and quote doubled up.
   EXPECT_EQ(*r,
-            "up{pod=~\"a\\\\.b\\\\|c\\\\*\\\\(d\\\\)\\\\[e\\\\]\\\\{f\\\\}\\\\^\\\\$\\\\+\\\\?\\\\\\\\\\\"-.+\"}");
+            "up{pod=~\"a\\\\.b\\\\|c\\\\*\\\\(d\\\\)\\\\[e\\\\]\\\\{f\\\\}\\\\^\\\\$\\\\+\\\\?"
+            "\\\\\\\\\\\"-.+\"}");
   EXPECT_TRUE(Balanced(*r));
 }
 
 TEST(QueryTemplateRender, RegexMatcherEscapesEvenWithoutTheFilter) {
   // Flagger's templates write {{ target }} inside =~ without any filter.
-  auto r = RenderQuery("up{d=~\"{{ target }}\", e!~ \"{{target}}\", f=\"{{target}}\"}", {{"target", "a.b"}});
+  auto r = RenderQuery("up{d=~\"{{ target }}\", e!~ \"{{target}}\", f=\"{{target}}\"}",
+                       {{"target", "a.b"}});
   ASSERT_TRUE(r.has_value()) << r.error().message;
   EXPECT_EQ(*r, "up{d=~\"a\\\\.b\", e!~ \"a\\\\.b\", f=\"a.b\"}");
 }
@@ -180,7 +188,7 @@ TEST(QueryTemplateRender, FlaggerInlineTemplateRenders) {
 
 TEST(QueryTemplateRender, ControlCharactersAndBadUtf8AreRejected) {
   for (const std::string& bad : {std::string("a\0b", 3), std::string("a\tb"), std::string("a\rb"),
-                                std::string("\x7f"), std::string("\xff"), std::string("\xc3")}) {
+                                 std::string("\x7f"), std::string("\xff"), std::string("\xc3")}) {
     auto r = RenderQuery("up{a=\"{{v}}\"}", {{"v", bad}});
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
@@ -197,12 +205,15 @@ TEST(QueryTemplateRender, MissingVariablesAreAllNamed) {
 }
 
 TEST(QueryTemplateRender, BadDurationsNameTheVariable) {
-  for (const char* bad : {"", "1", "5 m", "m", "1m5h", "1m1m", "0s", "1m]) or vector(1", "-1m", "1.5m", "1M"}) {
+  for (const char* bad :
+       {"", "1", "5 m", "m", "1m5h", "1m1m", "0s", "1m]) or vector(1", "-1m", "1.5m", "1M"}) {
     auto r = RenderQuery("rate(x[{{interval}}])", {{"interval", bad}});
     ASSERT_FALSE(r.has_value()) << bad;
-    EXPECT_NE(r.error().message.find("variable 'interval'"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("variable 'interval'"), std::string::npos)
+        << r.error().message;
   }
-  for (const char* good : {"30s", "1m", "5m", "1h30m", "2d", "1w", "1y", "500ms", "1h0m", "90s", "1m30s500ms"}) {
+  for (const char* good :
+       {"30s", "1m", "5m", "1h30m", "2d", "1w", "1y", "500ms", "1h0m", "90s", "1m30s500ms"}) {
     auto r = RenderQuery("rate(x[{{interval}}])", {{"interval", good}});
     ASSERT_TRUE(r.has_value()) << good << ": " << r.error().message;
     EXPECT_EQ(*r, std::string("rate(x[") + good + "])");
@@ -235,33 +246,43 @@ TEST(QueryTemplateRender, EscapePromQLString) {
 TEST(QueryTemplateNamed, DefaultsUnknownAndRequiredVariables) {
   auto t = LoadQueryTemplates(kQueriesDir + "/istio.yaml");
   ASSERT_TRUE(t.has_value()) << t.error().message;
-  auto unknown = RenderBothSides(*t, "request_rate", {{"namespace", "a"}, {"primary", "p"}, {"canary", "c"}, {"namepsace", "a"}});
+  auto unknown =
+      RenderBothSides(*t, "request_rate",
+                      {{"namespace", "a"}, {"primary", "p"}, {"canary", "c"}, {"namepsace", "a"}});
   ASSERT_FALSE(unknown.has_value());
   EXPECT_EQ(unknown.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(unknown.error().message.find("unknown variables: namepsace"), std::string::npos) << unknown.error().message;
+  EXPECT_NE(unknown.error().message.find("unknown variables: namepsace"), std::string::npos)
+      << unknown.error().message;
 
   auto missing = RenderNamedQuery(*t, "request_rate", {{"side", "web"}});
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().message.find("missing required variables: namespace, primary, canary"), std::string::npos)
+  EXPECT_NE(missing.error().message.find("missing required variables: namespace, primary, canary"),
+            std::string::npos)
       << missing.error().message;
 
   auto no_sides = RenderBothSides(*t, "request_rate", {{"namespace", "a"}});
   ASSERT_FALSE(no_sides.has_value());
-  EXPECT_NE(no_sides.error().message.find("primary"), std::string::npos) << no_sides.error().message;
+  EXPECT_NE(no_sides.error().message.find("primary"), std::string::npos)
+      << no_sides.error().message;
 
   auto no_query = RenderNamedQuery(*t, "nope", StandardVars());
   ASSERT_FALSE(no_query.has_value());
   EXPECT_EQ(no_query.error().code, ErrorCode::kNotFound);
 
-  auto bad_interval = RenderBothSides(*t, "request_rate", {{"namespace", "a"}, {"primary", "p"}, {"canary", "c"}, {"interval", "1x"}});
+  auto bad_interval =
+      RenderBothSides(*t, "request_rate",
+                      {{"namespace", "a"}, {"primary", "p"}, {"canary", "c"}, {"interval", "1x"}});
   ASSERT_FALSE(bad_interval.has_value());
-  EXPECT_NE(bad_interval.error().message.find("variable 'interval'"), std::string::npos) << bad_interval.error().message;
+  EXPECT_NE(bad_interval.error().message.find("variable 'interval'"), std::string::npos)
+      << bad_interval.error().message;
 
-  auto ok = RenderBothSides(*t, "request_rate", {{"namespace", "a"}, {"primary", "p"}, {"canary", "c"}});
+  auto ok =
+      RenderBothSides(*t, "request_rate", {{"namespace", "a"}, {"primary", "p"}, {"canary", "c"}});
   ASSERT_TRUE(ok.has_value()) << ok.error().message;
-  EXPECT_EQ(ok->primary,
-            "sum(rate(istio_requests_total{reporter=\"destination\",destination_workload_namespace=\"a\","
-            "destination_workload=\"p\"}[1m]))\n");
+  EXPECT_EQ(
+      ok->primary,
+      "sum(rate(istio_requests_total{reporter=\"destination\",destination_workload_namespace=\"a\","
+      "destination_workload=\"p\"}[1m]))\n");
 }
 
 constexpr char kMinimal[] = R"(apiVersion: augur.dev/v1
@@ -299,7 +320,8 @@ void ExpectParseError(const std::string& from, const std::string& to, const std:
 
 TEST(QueryTemplateParse, StrictErrorsNameFileAndPath) {
   ExpectParseError("    success_rate: 'up{namespace=\"{{namespace}}\",pod=\"{{side}}\"}'",
-                   "    success_rate: [a, b]", "demo.yaml: spec.queries.success_rate: must be a string");
+                   "    success_rate: [a, b]",
+                   "demo.yaml: spec.queries.success_rate: must be a string");
   ExpectParseError("  queries:", "  extra: 1\n  queries:", "demo.yaml: spec.extra: unknown key");
   ExpectParseError("{name: interval, default: 1m}", "{name: interval, default: 1m, secret: 2}",
                    "demo.yaml: spec.variables[1].secret: unknown key");
@@ -314,9 +336,12 @@ TEST(QueryTemplateParse, StrictErrorsNameFileAndPath) {
   ExpectParseError("{{namespace}}", "{{nmspace}}",
                    "demo.yaml: spec.queries.success_rate: unknown variable 'nmspace'");
   ExpectParseError("pod=\"{{side}}\"", "pod={{side}}",
-                   "demo.yaml: spec.queries.success_rate: placeholder '{{side}}' must be inside a double-quoted string");
-  ExpectParseError("kind: QueryTemplates", "kind: AnalysisModel", "demo.yaml: kind: 'AnalysisModel' is not QueryTemplates");
-  ExpectParseError("apiVersion: augur.dev/v1", "apiVersion: augur.dev/v2", "demo.yaml: apiVersion:");
+                   "demo.yaml: spec.queries.success_rate: placeholder '{{side}}' must be inside a "
+                   "double-quoted string");
+  ExpectParseError("kind: QueryTemplates", "kind: AnalysisModel",
+                   "demo.yaml: kind: 'AnalysisModel' is not QueryTemplates");
+  ExpectParseError("apiVersion: augur.dev/v1", "apiVersion: augur.dev/v2",
+                   "demo.yaml: apiVersion:");
   ExpectParseError("metadata: {name: demo}", "metadata: {}", "demo.yaml: metadata.name: required");
   ExpectParseError("  queries:\n", "  approximations: {latency: x}\n  queries:\n",
                    "demo.yaml: spec.approximations.latency: no query named 'latency'");
@@ -375,7 +400,8 @@ TEST(QueryTemplateKayenta, Errors) {
   c.label_bindings = {"job='${job}'"};
   auto missing = RenderKayentaQuery(c, {});
   ASSERT_FALSE(missing.has_value());
-  EXPECT_NE(missing.error().message.find("missing variable: job"), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("missing variable: job"), std::string::npos)
+      << missing.error().message;
 
   c.label_bindings = {"job"};
   EXPECT_FALSE(RenderKayentaQuery(c, {}).has_value());

@@ -19,10 +19,15 @@ TEST(Descriptive, PercentilesMatchRType7) {
   // quantile(x, c(0, .01, .1, .25, .5, .75, .9, .99, 1), type = 7) in R 4.2.2.
   std::vector<double> s = kX;
   std::sort(s.begin(), s.end());
-  const std::vector<std::pair<double, double>> ref = {
-      {0, 0.40000000000000002},   {0.01, 0.48000000000000009}, {0.1, 1.2},
-      {0.25, 2.6500000000000004}, {0.5, 5.5},                  {0.75, 7.6999999999999993},
-      {0.9, 9.9000000000000004},  {0.99, 11.340000000000002},  {1, 11.5}};
+  const std::vector<std::pair<double, double>> ref = {{0, 0.40000000000000002},
+                                                      {0.01, 0.48000000000000009},
+                                                      {0.1, 1.2},
+                                                      {0.25, 2.6500000000000004},
+                                                      {0.5, 5.5},
+                                                      {0.75, 7.6999999999999993},
+                                                      {0.9, 9.9000000000000004},
+                                                      {0.99, 11.340000000000002},
+                                                      {1, 11.5}};
   for (auto [p, q] : ref) EXPECT_TRUE(RelClose(PercentileSorted(s, p), q, 1e-14)) << p;
 }
 
@@ -31,7 +36,7 @@ TEST(Descriptive, SummaryMatchesR) {
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->count, 11u);
   EXPECT_TRUE(RelClose(d->mean, 5.5, 1e-15));
-  EXPECT_TRUE(RelClose(d->sd, 3.582736384385544, 1e-13));   // sd(x)
+  EXPECT_TRUE(RelClose(d->sd, 3.582736384385544, 1e-13));    // sd(x)
   EXPECT_TRUE(RelClose(d->mad, 3.8547599999999993, 1e-13));  // mad(x)
   EXPECT_EQ(d->min, 0.4);
   EXPECT_EQ(d->max, 11.5);

@@ -93,7 +93,8 @@ TEST(HodgesLehmann, TenMillionPerSide) {
   EXPECT_EQ(r->conf_low + r->conf_high, 1.0);
   EXPECT_EQ(r->conf_high - std::floor(r->conf_high), 0.5);
   // Width ~ 2 * 1.96 * sigma_U / n: the difference i - j has density ~1/n near 0.
-  const double half_width_expected = 1.959963984540054 * std::sqrt(nd * nd * (2 * nd + 1) / 12) / nd;
+  const double half_width_expected =
+      1.959963984540054 * std::sqrt(nd * nd * (2 * nd + 1) / 12) / nd;
   EXPECT_NEAR(r->conf_high - 0.5, half_width_expected, 2.0);
 }
 

@@ -3,6 +3,8 @@
 // fast statistic against the literal one (concatenate, sort, rank per evaluation).
 // Root-finder outputs must match to 1e-9 relative to max(1, |v|): only an iteration-for-
 // iteration replica of Kayenta's Brent solver gets there (its tolerance is 1e-4).
+#include "augur/stats/kayenta_mann_whitney.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "augur/stats/kayenta_mann_whitney.h"
 #include "stats/distributions.h"
 
 namespace augur::stats {
@@ -66,8 +67,8 @@ std::vector<const json*> CasesOfKind(const std::string& kind) {
   if (ours == ref || std::fabs(ours - ref) <= kRel * std::max(1.0, std::fabs(ref))) {
     return ::testing::AssertionSuccess();
   }
-  return ::testing::AssertionFailure() << "ours " << ours << " vs Kayenta " << ref << " (diff "
-                                       << ours - ref << ")";
+  return ::testing::AssertionFailure()
+         << "ours " << ours << " vs Kayenta " << ref << " (diff " << ours - ref << ")";
 }
 
 void ExpectMatchesObserved(const KayentaMannWhitneyResult& r, const json& observed) {
@@ -208,12 +209,24 @@ TEST(KayentaMannWhitneyTest, FastPathIsBitIdenticalToLiteralPort) {
     std::bernoulli_distribution coin(0.8);
     for (double& e : v) {
       switch (kind) {
-        case 0: e = normal(rng); break;
-        case 1: e = small(rng) + shift; break;                          // heavy ties
-        case 2: e = coin(rng) ? 0.0 : std::fabs(normal(rng)); break;     // zero-inflated
-        case 3: e = coin(rng) ? (small(rng) % 2 ? -0.0 : 0.0) : small(rng) - 2.0; break;
-        case 4: e = 1e15 + small(rng) * 0.125 + shift; break;           // shift rounding
-        default: e = std::ldexp(1.0, -1070) * small(rng); break;        // subnormals
+        case 0:
+          e = normal(rng);
+          break;
+        case 1:
+          e = small(rng) + shift;
+          break;  // heavy ties
+        case 2:
+          e = coin(rng) ? 0.0 : std::fabs(normal(rng));
+          break;  // zero-inflated
+        case 3:
+          e = coin(rng) ? (small(rng) % 2 ? -0.0 : 0.0) : small(rng) - 2.0;
+          break;
+        case 4:
+          e = 1e15 + small(rng) * 0.125 + shift;
+          break;  // shift rounding
+        default:
+          e = std::ldexp(1.0, -1070) * small(rng);
+          break;  // subnormals
       }
     }
     return v;
@@ -234,8 +247,8 @@ TEST(KayentaMannWhitneyTest, FastPathIsBitIdenticalToLiteralPort) {
               EXPECT_EQ(fast.error().message, literal.error().message);
               continue;
             }
-            const std::string where = "kind " + std::to_string(kind) + " nx " +
-                                      std::to_string(nx) + " ny " + std::to_string(ny);
+            const std::string where = "kind " + std::to_string(kind) + " nx " + std::to_string(nx) +
+                                      " ny " + std::to_string(ny);
             EXPECT_EQ(std::signbit(fast->ci_lower), std::signbit(literal->ci_lower)) << where;
             EXPECT_EQ(fast->ci_lower, literal->ci_lower) << where;
             EXPECT_EQ(fast->ci_upper, literal->ci_upper) << where;

@@ -81,10 +81,10 @@ struct KsCase {
   Alternative alternative;
   KsMethod method;
   bool want_exact;
-  double d;       // the statistic (R's value, up to R's ~1e-16 cumsum noise)
-  double r_p;     // R 4.2.2 ks.test()$p.value
-  double ref_p;   // exact / scipy / exp reference; NaN when R's value is the only one
-  double ref_rel; // relative tolerance against ref_p
+  double d;        // the statistic (R's value, up to R's ~1e-16 cumsum noise)
+  double r_p;      // R 4.2.2 ks.test()$p.value
+  double ref_p;    // exact / scipy / exp reference; NaN when R's value is the only one
+  double ref_rel;  // relative tolerance against ref_p
 };
 
 // gtest prints a failing parameter with this instead of a byte dump.
@@ -97,8 +97,8 @@ constexpr double kLimitRel = 1e-9;
 KsCase C(std::string name, std::vector<double> x, std::vector<double> y, Alternative alt,
          KsMethod method, bool want_exact, double d, double r_p, double ref_p = kNaN,
          double ref_rel = kExactRel) {
-  return KsCase{std::move(name), std::move(x), std::move(y), alt, method,
-                want_exact, d, r_p, ref_p, ref_rel};
+  return KsCase{std::move(name), std::move(x), std::move(y), alt, method, want_exact, d, r_p,
+                ref_p,           ref_rel};
 }
 
 std::vector<KsCase> Cases() {
@@ -119,8 +119,8 @@ std::vector<KsCase> Cases() {
       // lambda = sqrt(80/18) * 0.575 = 1.21: the direct alternating series.
       C("NoTiesAsymptoticTwoSided", kAx, kAy, kTwo, kAsym, false, 0.575, 0.10583331093738657,
         0.10583331093738671, kLimitRel),
-      C("NoTiesAsymptoticGreater", kAx, kAy, kGreater, kAsym, false, 0.575,
-        0.052924501082204145, 0.05292450108220417, kLimitRel),
+      C("NoTiesAsymptoticGreater", kAx, kAy, kGreater, kAsym, false, 0.575, 0.052924501082204145,
+        0.05292450108220417, kLimitRel),
       C("NoTiesAsymptoticLess", kAx, kAy, kLess, kAsym, false, 0.0, 1.0, 1.0),
 
       // Ties inside and across the samples: the boundary is checked only at the ends of tie
@@ -164,8 +164,8 @@ std::vector<KsCase> Cases() {
       // 19 x 526 = 9994 < 10000: still exact. R: ks.test((1:19)/20*0.9 + 0.1, (0:525 + 0.5)/526).
       C("Unequal19x526TwoSided", ScaledGrid(19), MidGrid(526), kTwo, kAuto, true,
         0.14448669201520911, 0.7856606904455864, 0.7856606904456718),
-      C("Unequal19x526Less", ScaledGrid(19), MidGrid(526), kLess, kAuto, true,
-        0.14448669201520911, 0.42337109117432126, 0.4233710911745516),
+      C("Unequal19x526Less", ScaledGrid(19), MidGrid(526), kLess, kAuto, true, 0.14448669201520911,
+        0.42337109117432126, 0.4233710911745516),
       C("Unequal19x526Greater", ScaledGrid(19), MidGrid(526), kGreater, kAuto, true,
         0.045627376425855466, 0.90027866635867548, 0.9002786663587153),
       // 20 x 500 = 10000, not < 10000: asymptotic. lambda = 0.62 < 1 takes pkstwo's
@@ -211,8 +211,8 @@ std::vector<KsCase> Cases() {
       C("ShiftTinyPGreater", ModSeq(120, 37, 101, -36), i_y, kGreater, kAuto, false, 0.475,
         2.0437762593417119e-11, 2.0437771894843032e-11, kLimitRel),
       // k = 30: x shifted the other way, so "less" carries the evidence.
-      C("ShiftLessTwoSided", ModSeq(120, 37, 101, 30), i_y, kTwo, kAuto, false,
-        0.22166666666666668, 0.0093989626372842361, 0.0093989626372843, kLimitRel),
+      C("ShiftLessTwoSided", ModSeq(120, 37, 101, 30), i_y, kTwo, kAuto, false, 0.22166666666666668,
+        0.0093989626372842361, 0.0093989626372843, kLimitRel),
       C("ShiftLessLess", ModSeq(120, 37, 101, 30), i_y, kLess, kAuto, false, 0.22166666666666668,
         0.0046994818063951227, 0.0046994818063950845, kLimitRel),
 
@@ -241,8 +241,8 @@ std::vector<KsCase> Cases() {
       // ((1:500*41) %% 263)/263 + (-0.12), alternative = a, exact = TRUE).
       C("Ties500x500ExactTwoSided", ModSeq(500, 37, 251), ModSeq(500, 41, 263, 0, -0.12), kTwo,
         kExact, true, 0.124, 0.00085092060079661191, 0.000850920600084993),
-      C("Ties500x500ExactLess", ModSeq(500, 37, 251), ModSeq(500, 41, 263, 0, -0.12), kLess,
-        kExact, true, 0.124, 0.00042546030077994512, 0.0004254603000684765),
+      C("Ties500x500ExactLess", ModSeq(500, 37, 251), ModSeq(500, 41, 263, 0, -0.12), kLess, kExact,
+        true, 0.124, 0.00042546030077994512, 0.0004254603000684765),
   };
 }
 
@@ -327,13 +327,11 @@ TEST(KsTest, EmptySampleIsAnError) {
   auto rx = KolmogorovSmirnov(empty, kAy);
   ASSERT_FALSE(rx.has_value());
   EXPECT_EQ(rx.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(rx.error().message.find("sample x is empty"), std::string::npos)
-      << rx.error().message;
+  EXPECT_NE(rx.error().message.find("sample x is empty"), std::string::npos) << rx.error().message;
   auto ry = KolmogorovSmirnov(kAx, empty);
   ASSERT_FALSE(ry.has_value());
   EXPECT_EQ(ry.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(ry.error().message.find("sample y is empty"), std::string::npos)
-      << ry.error().message;
+  EXPECT_NE(ry.error().message.find("sample y is empty"), std::string::npos) << ry.error().message;
 }
 
 TEST(KsTest, NonFiniteRejectedByDefault) {

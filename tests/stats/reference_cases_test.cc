@@ -47,8 +47,10 @@ class ReferenceCase : public ::testing::TestWithParam<size_t> {
 TEST_P(ReferenceCase, WilcoxMatchesR) {
   const auto xs = x(), ys = y();
   const bool all_tied = [&] {
-    for (double v : xs) if (v != xs[0]) return false;
-    for (double v : ys) if (v != xs[0]) return false;
+    for (double v : xs)
+      if (v != xs[0]) return false;
+    for (double v : ys)
+      if (v != xs[0]) return false;
     return true;
   }();
   for (const auto& e : c().at("wilcox")) {
@@ -57,7 +59,7 @@ TEST_P(ReferenceCase, WilcoxMatchesR) {
     o.alternative = Alt(e);
     o.conf_level = e.at("conf_level").get<double>();
     o.correct = e.at("correct").get<bool>();
-    o.method = e.at("exact").is_null()  ? MannWhitneyMethod::kAuto
+    o.method = e.at("exact").is_null()     ? MannWhitneyMethod::kAuto
                : e.at("exact").get<bool>() ? MannWhitneyMethod::kExact
                                            : MannWhitneyMethod::kAsymptotic;
     auto r = MannWhitney(xs, ys, o);
@@ -90,10 +92,14 @@ TEST_P(ReferenceCase, WilcoxMatchesR) {
       return r->exact ? 1e-9 * std::max(1.0, std::fabs(ref))
                       : 1.0001e-4 + 8 * DBL_EPSILON * std::fabs(ref);
     };
-    if (std::isinf(lo)) EXPECT_EQ(r->conf_low, lo) << where;
-    else EXPECT_NEAR(r->conf_low, lo, bound_tol(lo)) << where;
-    if (std::isinf(hi)) EXPECT_EQ(r->conf_high, hi) << where;
-    else EXPECT_NEAR(r->conf_high, hi, bound_tol(hi)) << where;
+    if (std::isinf(lo))
+      EXPECT_EQ(r->conf_low, lo) << where;
+    else
+      EXPECT_NEAR(r->conf_low, lo, bound_tol(lo)) << where;
+    if (std::isinf(hi))
+      EXPECT_EQ(r->conf_high, hi) << where;
+    else
+      EXPECT_NEAR(r->conf_high, hi, bound_tol(hi)) << where;
     EXPECT_NEAR(r->conf_level, e.at("achieved_conf_level").get<double>(), 1e-12) << where;
     // The estimate is always the exact median of differences (R's exact-branch estimate).
     const double hl = c().at("hl_exact").get<double>();
@@ -151,10 +157,14 @@ TEST_P(ReferenceCase, WelchMatchesR) {
     // Interval ends near zero are differences of nearly equal numbers: compare absolutely
     // on the scale of the standard error.
     const double tol = 1e-9 * (std::fabs(r->stderr_diff) + std::fabs(r->estimate));
-    if (std::isinf(lo)) EXPECT_EQ(r->conf_low, lo) << where;
-    else EXPECT_NEAR(r->conf_low, lo, tol) << where;
-    if (std::isinf(hi)) EXPECT_EQ(r->conf_high, hi) << where;
-    else EXPECT_NEAR(r->conf_high, hi, tol) << where;
+    if (std::isinf(lo))
+      EXPECT_EQ(r->conf_low, lo) << where;
+    else
+      EXPECT_NEAR(r->conf_low, lo, tol) << where;
+    if (std::isinf(hi))
+      EXPECT_EQ(r->conf_high, hi) << where;
+    else
+      EXPECT_NEAR(r->conf_high, hi, tol) << where;
     EXPECT_NEAR(r->estimate, e.at("estimate").get<double>(), tol) << where;
   }
 }
@@ -166,7 +176,7 @@ TEST_P(ReferenceCase, KsMatchesR) {
     const std::string where = c().at("id").get<std::string>() + " " + e.dump().substr(0, 100);
     KsOptions o;
     o.alternative = Alt(e);
-    o.method = e.at("exact").is_null()      ? KsMethod::kAuto
+    o.method = e.at("exact").is_null()     ? KsMethod::kAuto
                : e.at("exact").get<bool>() ? KsMethod::kExact
                                            : KsMethod::kAsymptotic;
     auto r = KolmogorovSmirnov(xs, ys, o);
@@ -198,7 +208,8 @@ TEST_P(ReferenceCase, KsMatchesR) {
 INSTANTIATE_TEST_SUITE_P(R, ReferenceCase, ::testing::Range<size_t>(0, Cases().size()),
                          [](const ::testing::TestParamInfo<size_t>& info) {
                            std::string id = Cases().at(info.param).at("id").get<std::string>();
-                           for (char& ch : id) if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           for (char& ch : id)
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return id;
                          });
 

@@ -101,8 +101,8 @@ TEST(Msprt, UnequalArmsMatchNumericalMixture) {
 
 TEST(Msprt, EstimatedSigmaAndAutoTau) {
   const std::vector<double> x = {12.1, 9.8, 11.4, 13.0, 10.7, 12.9, 11.8, 10.2, 12.5, 11.1};
-  const std::vector<double> y = {10.3, 9.9, 11.0, 10.6, 9.4, 10.8, 11.5, 10.1, 9.7, 10.9,
-                                 10.4, 11.2};
+  const std::vector<double> y = {10.3, 9.9,  11.0, 10.6, 9.4,  10.8,
+                                 11.5, 10.1, 9.7,  10.9, 10.4, 11.2};
   MsprtState state;
   auto r = MsprtUpdate(state, x, y);  // defaults: alpha 0.05, truncation 1000, tau auto
   ASSERT_TRUE(r.has_value());
@@ -321,16 +321,15 @@ TEST(CountTest, BayesFactorMatchesScipy) {
   };
   for (const BfCase& k : cases) {
     const double expected[] = {k.two_sided, k.greater, k.less};
-    const Alternative alts[] = {Alternative::kTwoSided, Alternative::kGreater,
-                                Alternative::kLess};
+    const Alternative alts[] = {Alternative::kTwoSided, Alternative::kGreater, Alternative::kLess};
     for (int i = 0; i < 3; ++i) {
       CountTestState state;
       CountTestOptions o;
       o.alternative = alts[i];
       auto r = CountTestUpdate(state, k.c, k.ec, k.b, k.eb, o);
       ASSERT_TRUE(r.has_value()) << r.error().message;
-      SCOPED_TRACE(testing::Message() << k.c << "/" << k.ec << " vs " << k.b << "/" << k.eb
-                                      << " " << AlternativeName(alts[i]));
+      SCOPED_TRACE(testing::Message() << k.c << "/" << k.ec << " vs " << k.b << "/" << k.eb << " "
+                                      << AlternativeName(alts[i]));
       ExpectRel(r->bayes_factor, expected[i], 1e-9);
       EXPECT_EQ(r->reject, expected[i] >= 20);
     }
@@ -427,7 +426,7 @@ TEST(CountTest, ErrorsLeaveStateUnchanged) {
   EXPECT_FALSE(CountTestUpdate(state, 1, -5, 0, 100).has_value());    // negative exposure
   EXPECT_FALSE(CountTestUpdate(state, 1, kNaN, 0, 100).has_value());  // NaN exposure
   EXPECT_FALSE(CountTestUpdate(state, 0, 100, 1, kInf).has_value());
-  auto r = CountTestUpdate(state, 3, 0, 0, 100);                      // events, no exposure
+  auto r = CountTestUpdate(state, 3, 0, 0, 100);  // events, no exposure
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("zero exposure"), std::string::npos);
   CountTestOptions o;

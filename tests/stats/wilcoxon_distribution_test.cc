@@ -74,7 +74,10 @@ std::vector<double> RecursionCounts(int m, int n) {
   for (int i = 0; i <= m; ++i)
     for (int j = 0; j <= n; ++j) {
       c[i][j].assign(i * j + 1, 0.0);
-      if (i == 0 || j == 0) { c[i][j][0] = 1; continue; }
+      if (i == 0 || j == 0) {
+        c[i][j][0] = 1;
+        continue;
+      }
       for (int k = 0; k <= i * j; ++k) {
         double v = 0;
         if (k - j >= 0 && k - j <= (i - 1) * j) v += c[i - 1][j][k - j];
@@ -86,7 +89,8 @@ std::vector<double> RecursionCounts(int m, int n) {
 }
 
 TEST(WilcoxonDistribution, AgreesWithAdditiveRecursion) {
-  for (auto [m, n] : std::vector<std::pair<int, int>>{{1, 1}, {1, 5}, {2, 3}, {5, 5}, {8, 13}, {17, 11}}) {
+  for (auto [m, n] :
+       std::vector<std::pair<int, int>>{{1, 1}, {1, 5}, {2, 3}, {5, 5}, {8, 13}, {17, 11}}) {
     auto d = WilcoxonDistribution::Create(m, n);
     ASSERT_TRUE(d.has_value());
     const auto counts = RecursionCounts(m, n);

@@ -17,7 +17,8 @@ inline nlohmann::json LoadJson(const std::string& relative_path) {
 }
 
 // Fixture numbers: JSON null stands for an infinite interval end or R's NA.
-inline double Num(const nlohmann::json& v, double null_value = std::numeric_limits<double>::quiet_NaN()) {
+inline double Num(const nlohmann::json& v,
+                  double null_value = std::numeric_limits<double>::quiet_NaN()) {
   return v.is_null() ? null_value : v.get<double>();
 }
 

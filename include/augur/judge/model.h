@@ -26,7 +26,7 @@ enum class Mode {
 };
 
 enum class Direction { kIncrease, kDecrease, kEither };  // which change is bad
-enum class NanStrategy { kRemove, kReplace };             // Kayenta: drop NaN, or NaN -> 0
+enum class NanStrategy { kRemove, kReplace };            // Kayenta: drop NaN, or NaN -> 0
 enum class EffectMeasure { kMeanRatio, kCles };
 enum class NoDataPolicy { kFail, kInconclusive, kPass };
 // What the series holds. kContinuous: a gauge-like value (latency, CPU), judged by ranks.
@@ -49,7 +49,7 @@ struct Criterion {
   enum class Op { kLess, kLessEqual, kGreater, kGreaterEqual } op = Op::kLessEqual;
   bool relative = false;  // value is a percentage change against the baseline
   double value = 0;
-  std::string text;       // as written, for explanations
+  std::string text;  // as written, for explanations
 };
 
 struct MetricConfig {
@@ -68,19 +68,19 @@ struct MetricConfig {
 
   // Augur extensions (ignored in Kayenta mode).
   MetricKind kind = MetricKind::kContinuous;
-  std::string exposure_metric;                  // kCount: the metric holding request counts
+  std::string exposure_metric;                         // kCount: the metric holding request counts
   std::optional<double> threshold_min, threshold_max;  // Flagger thresholdRange on the canary
-  std::string aggregate = "mean";               // for thresholds/criteria: mean|median|p90|p99|sum|max
-  std::vector<Criterion> criteria;              // Keptn-style, all must hold
-  double abs_floor = 0;   // a shift smaller than this (metric units) never fails
-  double rel_floor = 0;   // a shift smaller than this fraction of the baseline never fails
+  std::string aggregate = "mean";   // for thresholds/criteria: mean|median|p90|p99|sum|max
+  std::vector<Criterion> criteria;  // Keptn-style, all must hold
+  double abs_floor = 0;             // a shift smaller than this (metric units) never fails
+  double rel_floor = 0;    // a shift smaller than this fraction of the baseline never fails
   size_t min_samples = 0;  // fewer points per side -> Inconclusive (augur mode)
   NoDataPolicy no_data = NoDataPolicy::kInconclusive;
   // The anomaly score of canary - baseline over time (robust z, EWMA, CUSUM) is always
   // reported for aligned series; with this set, an alarm in the bad direction also fails the
   // metric (augur and sequential modes).
   bool anomaly_criterion = false;
-  std::string query;      // for sources; the judge does not read it
+  std::string query;  // for sources; the judge does not read it
 };
 
 struct ScoreThresholds {

@@ -31,18 +31,18 @@ struct MetricResult {
   std::map<std::string, std::string> tags;
   std::vector<std::string> groups;
   Classification classification = Classification::kPass;
-  std::string reason;          // empty for a plain Pass in Kayenta mode, as Kayenta
-  bool critical = false;       // a critical failure (fails the whole canary)
+  std::string reason;     // empty for a plain Pass in Kayenta mode, as Kayenta
+  bool critical = false;  // a critical failure (fails the whole canary)
   bool muted = false;
   SideStats control, experiment;
   // The numbers behind the decision; NaN when not computed.
-  double estimate = kNaN;     // shift of experiment - control
+  double estimate = kNaN;  // shift of experiment - control
   double ci_lower = kNaN, ci_upper = kNaN;
   double p_value = kNaN;      // augur mode
-  double deviation = 1.0;          // Kayenta's mean ratio (1.0 when not computed, as Kayenta)
+  double deviation = 1.0;     // Kayenta's mean ratio (1.0 when not computed, as Kayenta)
   double effect_size = kNaN;  // per the configured measure
   double bound = kNaN;        // Kayenta: tolerance * |estimate|
-  std::string criterion;           // the rule that was applied, in words
+  std::string criterion;      // the rule that was applied, in words
   // Anomaly score of canary - baseline over time (aligned series only): the largest per-point
   // score in [0, 1], the points beyond limits and the scorer's own explanation.
   double anomaly_score = kNaN;
@@ -52,7 +52,7 @@ struct MetricResult {
 
 struct GroupScore {
   std::string name;
-  double score = 0;     // 0..100
+  double score = 0;  // 0..100
   bool no_data = false;
   size_t metrics = 0;
 };
@@ -61,7 +61,7 @@ struct Judgement {
   std::string judge_name;  // "NetflixACAJudge-v1.0" in Kayenta mode, "augur-v1" otherwise
   std::vector<MetricResult> results;
   std::vector<GroupScore> groups;
-  double score = 0;        // 0..100, rounded to 2 decimals
+  double score = 0;  // 0..100, rounded to 2 decimals
   Outcome outcome = Outcome::kPass;
   std::string reason;
 };

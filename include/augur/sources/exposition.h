@@ -58,7 +58,7 @@
 namespace augur::sources {
 
 struct Sample {
-  std::string name;  // full series name, e.g. "x_bucket"
+  std::string name;                                         // full series name, e.g. "x_bucket"
   std::vector<std::pair<std::string, std::string>> labels;  // sorted by name, names unique
   double value = 0.0;
   std::optional<int64_t> timestamp_ms;  // as exposed; absent means "scrape time"
@@ -79,8 +79,8 @@ enum class MetricType {
 struct MetricFamily {
   std::string name;  // family name, without _bucket/_sum/_count/_total/... suffixes
   MetricType type = MetricType::kUntyped;
-  std::string help;  // unescaped
-  std::string unit;  // OpenMetrics # UNIT, empty otherwise
+  std::string help;             // unescaped
+  std::string unit;             // OpenMetrics # UNIT, empty otherwise
   std::vector<Sample> samples;  // in page order
 };
 

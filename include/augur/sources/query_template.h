@@ -40,8 +40,8 @@ inline constexpr const char kSideVariable[] = "side";
 // One variable a provider's templates use.
 struct Variable {
   std::string name;
-  bool required = false;      // rendering fails if the caller gives no value and there is no default
-  bool has_default = false;   // `default` present (an empty default is a valid default)
+  bool required = false;     // rendering fails if the caller gives no value and there is no default
+  bool has_default = false;  // `default` present (an empty default is a valid default)
   std::string default_value;  // used when the caller gives no value
   std::string description;
 };
@@ -67,7 +67,8 @@ Result<QueryTemplates> LoadQueryTemplates(const std::string& path);
 
 // Renders one template with `vars` (see the file comment for the escaping rules). Every
 // placeholder must have a value; the error lists all missing names at once.
-Result<std::string> RenderQuery(std::string_view tmpl, const std::map<std::string, std::string>& vars);
+Result<std::string> RenderQuery(std::string_view tmpl,
+                                const std::map<std::string, std::string>& vars);
 
 // Renders `templates.queries[query]`: applies the declared defaults, rejects variables the file
 // does not declare (a typo would otherwise be silently ignored) and names missing required ones.

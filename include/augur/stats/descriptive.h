@@ -38,7 +38,7 @@ struct Summary {
   double min = 0, max = 0;
   double median = 0;
   double p25 = 0, p75 = 0, p90 = 0, p95 = 0, p99 = 0;
-  double mad = 0;                                     // scaled by 1.4826
+  double mad = 0;                                      // scaled by 1.4826
 };
 
 // Errors: empty sample, non-finite values under kReject.

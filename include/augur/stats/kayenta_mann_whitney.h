@@ -44,9 +44,9 @@
 namespace augur::stats {
 
 struct KayentaMannWhitneyResult {
-  double ci_lower = 0;   // may exceed ci_upper, as in Kayenta
+  double ci_lower = 0;  // may exceed ci_upper, as in Kayenta
   double ci_upper = 0;
-  double estimate = 0;   // Kayenta's continuity-corrected shift estimate
+  double estimate = 0;  // Kayenta's continuity-corrected shift estimate
   // Intermediates, for tests and explanations.
   double mu_min = 0, mu_max = 0;  // search range: min(x) - max(y), max(x) - min(y)
   double z = 0;                   // Phi^-1((1 - conf_level) / 2), negative

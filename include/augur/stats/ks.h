@@ -41,14 +41,14 @@ enum class KsMethod { kAuto, kExact, kAsymptotic };
 
 struct KsOptions {
   Alternative alternative = Alternative::kTwoSided;  // R default
-  KsMethod method = KsMethod::kAuto;                  // exact iff nx*ny < 10000, as R
+  KsMethod method = KsMethod::kAuto;                 // exact iff nx*ny < 10000, as R
   NonFinitePolicy non_finite = NonFinitePolicy::kReject;
 };
 
 struct KsResult {
   double statistic = 0;  // D, D+ or D- per the alternative
   double p_value = 1;
-  bool exact = false;    // which method produced p_value
+  bool exact = false;  // which method produced p_value
   size_t n_x = 0, n_y = 0;
 };
 

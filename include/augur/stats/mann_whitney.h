@@ -37,27 +37,27 @@ enum class MannWhitneyMethod { kAuto, kExact, kAsymptotic };
 Result<MannWhitneyMethod> ParseMannWhitneyMethod(std::string_view text);  // auto|exact|asymptotic
 
 struct MannWhitneyOptions {
-  Alternative alternative = Alternative::kTwoSided;   // R: alternative = "two.sided"
+  Alternative alternative = Alternative::kTwoSided;     // R: alternative = "two.sided"
   MannWhitneyMethod method = MannWhitneyMethod::kAuto;  // R: exact = NULL
-  bool correct = true;         // continuity correction in the asymptotic branch (R default)
-  bool conf_int = true;        // also compute the HL estimate and interval (R: conf.int)
-  double conf_level = 0.95;    // R default; must lie in (0, 1)
+  bool correct = true;       // continuity correction in the asymptotic branch (R default)
+  bool conf_int = true;      // also compute the HL estimate and interval (R: conf.int)
+  double conf_level = 0.95;  // R default; must lie in (0, 1)
   NonFinitePolicy non_finite = NonFinitePolicy::kReject;
 };
 
 struct MannWhitneyResult {
   double statistic = 0;  // W (= U of x), may end in .5 with ties
   double p_value = 1;
-  bool exact = false;    // which branch produced p_value and the interval
-  double z = 0;          // standardized statistic of the asymptotic branch (0 when exact)
-  bool ties = false;     // ties in the pooled sample
+  bool exact = false;  // which branch produced p_value and the interval
+  double z = 0;        // standardized statistic of the asymptotic branch (0 when exact)
+  bool ties = false;   // ties in the pooled sample
   size_t n_x = 0, n_y = 0;
   // Present when options.conf_int: the HL estimate of x - y and the interval; one-sided
   // alternatives have an infinite bound (-inf for "less", +inf for "greater").
   double estimate = 0;
   double conf_low = 0, conf_high = 0;
-  double conf_level = 0;  // achieved level: lower than requested when R would say
-                          // "Requested conf.level not achievable" (small exact samples)
+  double conf_level = 0;              // achieved level: lower than requested when R would say
+                                      // "Requested conf.level not achievable" (small exact samples)
   std::vector<std::string> warnings;  // R's warnings, in words
 };
 

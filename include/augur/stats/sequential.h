@@ -102,22 +102,22 @@ struct ArmSummary {
 
 struct MsprtState {
   ArmSummary canary, baseline;
-  uint64_t checks = 0;          // successful updates so far
-  double max_log_lambda = 0;    // log of the largest Lambda so far (Lambda_0 = 1)
+  uint64_t checks = 0;        // successful updates so far
+  double max_log_lambda = 0;  // log of the largest Lambda so far (Lambda_0 = 1)
   // Running intersection of the always-valid intervals; (-inf, +inf) before the first test.
   double conf_low = -std::numeric_limits<double>::infinity();
   double conf_high = std::numeric_limits<double>::infinity();
 };
 
 struct MsprtOptions {
-  double alpha = 0.05;   // level of the whole sequence of checks; in (0, 1)
+  double alpha = 0.05;  // level of the whole sequence of checks; in (0, 1)
   // kTwoSided: any shift; kGreater: canary mean larger (worse, for latency); kLess: smaller.
   Alternative alternative = Alternative::kTwoSided;
-  double theta0 = 0;     // null shift canary - baseline, data units
-  double tau = 0;        // mixture sd, data units; 0 = calcTau rule on the standardized scale
+  double theta0 = 0;         // null shift canary - baseline, data units
+  double tau = 0;            // mixture sd, data units; 0 = calcTau rule on the standardized scale
   double truncation = 1000;  // calcTau's M: planned values per arm at the last check
                              // (harmonic mean of the two arms' counts if unequal); > 0
-  double sigma = 0;      // known per-value sd; 0 = estimate (pooled within-arm)
+  double sigma = 0;          // known per-value sd; 0 = estimate (pooled within-arm)
   NonFinitePolicy non_finite = NonFinitePolicy::kReject;
 };
 
@@ -126,17 +126,17 @@ struct MsprtResult {
   // sigma is given): Lambda is then 1 and the interval infinite. No rejection is possible.
   bool testable = false;
   uint64_t n_canary = 0, n_baseline = 0;
-  double estimate = 0;      // mean(canary) - mean(baseline)
-  double sigma = 0;         // the sd used (given or estimated)
-  double tau = 0;           // the mixture sd used, data units
-  double lambda = 1;        // this check's mixture likelihood ratio (may be +inf)
+  double estimate = 0;  // mean(canary) - mean(baseline)
+  double sigma = 0;     // the sd used (given or estimated)
+  double tau = 0;       // the mixture sd used, data units
+  double lambda = 1;    // this check's mixture likelihood ratio (may be +inf)
   double log_lambda = 0;
-  double p_value = 1;       // always-valid: min(1, 1 / max Lambda so far)
+  double p_value = 1;                  // always-valid: min(1, 1 / max Lambda so far)
   double conf_low = 0, conf_high = 0;  // always-valid CI for the shift (running intersection;
                                        // empty, low > high, only if the model is wrong or
                                        // in an event of probability <= alpha)
-  double conf_level = 0;    // 1 - alpha
-  bool reject = false;      // max Lambda so far >= 1/alpha; stays true once true
+  double conf_level = 0;               // 1 - alpha
+  bool reject = false;                 // max Lambda so far >= 1/alpha; stays true once true
 };
 
 // Adds one check's new values of each arm to `state` and tests. Either span may be empty
@@ -157,7 +157,7 @@ struct CountTestState {
   double canary_exposure = 0, baseline_exposure = 0;
   double prior_a = 0, prior_b = 0;  // frozen at the first testable update (0 = not yet)
   uint64_t checks = 0;
-  double max_log_bf = 0;            // log of the largest BF so far (BF_0 = 1)
+  double max_log_bf = 0;  // log of the largest BF so far (BF_0 = 1)
 };
 
 struct CountTestOptions {
@@ -171,18 +171,18 @@ struct CountTestOptions {
 };
 
 struct CountTestResult {
-  bool testable = false;    // both arms have exposure; else BF = 1 and no rejection
-  uint64_t canary_events = 0, baseline_events = 0;       // cumulative
-  double canary_exposure = 0, baseline_exposure = 0;     // cumulative
+  bool testable = false;  // both arms have exposure; else BF = 1 and no rejection
+  uint64_t canary_events = 0, baseline_events = 0;    // cumulative
+  double canary_exposure = 0, baseline_exposure = 0;  // cumulative
   double rho0 = 0;          // canary share of exposure (the null share of events)
   double canary_share = 0;  // observed c / (c + b); 0 with no events
   // (c / Ec) / (b / Eb): +inf when b = 0 < c, 1 when both counts are 0.
   double rate_ratio = 1;
   double bayes_factor = 1;  // this check's BF (may be +inf)
   double log_bayes_factor = 0;
-  double p_value = 1;       // always-valid: min(1, 1 / max BF so far)
+  double p_value = 1;  // always-valid: min(1, 1 / max BF so far)
   double prior_a = 0, prior_b = 0;
-  bool reject = false;      // max BF so far >= 1/alpha; stays true once true
+  bool reject = false;  // max BF so far >= 1/alpha; stays true once true
 };
 
 // Adds one check's new events and exposures of each arm to `state` and tests. An arm may

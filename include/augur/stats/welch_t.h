@@ -29,7 +29,7 @@ struct WelchResult {
   double statistic = 0;  // t
   double df = 0;         // Welch-Satterthwaite degrees of freedom
   double p_value = 1;
-  double estimate = 0;   // mean(x) - mean(y)
+  double estimate = 0;  // mean(x) - mean(y)
   double mean_x = 0, mean_y = 0;
   double stderr_diff = 0;
   double conf_low = 0, conf_high = 0;
