@@ -34,7 +34,7 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
 const std::map<std::string, std::set<std::string>> kThirdParty = {
     {"stats", {"boost", "Eigen"}},
     {"contracts", {"nlohmann"}},
-    {"sources", {"yaml-cpp"}},
+    {"sources", {"yaml-cpp", "httplib.h", "nlohmann"}},
     {"config", {"nlohmann", "yaml-cpp"}},
 };
 const std::set<std::string> kKnownThirdParty = {"boost",      "Eigen",    "nlohmann", "httplib.h",

@@ -1,0 +1,1 @@
+#pragma once  // Placeholder: being written (issue #4).
