@@ -69,15 +69,20 @@ Result<Args> Args::Parse(const std::vector<std::string>& tokens,
       }
       value = tokens[++i];
     }
-    a.values_[name] = value;
+    a.values_[name].push_back(value);
   }
   return a;
 }
 
 std::string Args::Get(const std::string& name) const {
-  if (auto it = values_.find(name); it != values_.end()) return it->second;
+  if (auto it = values_.find(name); it != values_.end()) return it->second.back();
   if (auto it = defaults_.find(name); it != defaults_.end()) return it->second;
   return "";
+}
+
+std::vector<std::string> Args::GetAll(const std::string& name) const {
+  auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 Result<double> Args::GetDouble(const std::string& name) const {

@@ -29,12 +29,14 @@ class Args {
   bool Has(const std::string& name) const { return values_.count(name) > 0; }
   // The flag's value, or the spec's default when absent.
   std::string Get(const std::string& name) const;
+  // Every value given for a repeatable flag, in order (e.g. --var a=1 --var b=2).
+  std::vector<std::string> GetAll(const std::string& name) const;
   Result<double> GetDouble(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
   bool help() const { return help_; }
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::map<std::string, std::string> defaults_;
   std::vector<std::string> positional_;
   bool help_ = false;

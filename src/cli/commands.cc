@@ -14,6 +14,9 @@ const std::vector<Command>& Commands() {
        &RunStats},
       {"judge", "judge canary against baseline series with an analysis model (Augur or Kayenta)",
        &RunJudge},
+      {"query", "run a Prometheus range query, raw or from a provider template for both sides",
+       &RunQuery},
+      {"scrape", "fetch and parse a Prometheus exposition page (text or OpenMetrics)", &RunScrape},
   };
   return kCommands;
 }

@@ -28,6 +28,10 @@ int RunAugur(const std::vector<std::string>& args, std::istream& in, std::ostrea
 
 int RunJudge(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
              std::ostream& err);
+int RunQuery(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+             std::ostream& err);
+int RunScrape(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+              std::ostream& err);
 int RunStats(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
              std::ostream& err);
 

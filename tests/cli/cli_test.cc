@@ -1,6 +1,7 @@
 // Runs the real `augur` binary: the CLI contract of issue #2 (JSON out, exit code 2 and a
 // one-line error on bad input).
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -210,6 +212,86 @@ TEST(Cli, SequentialStateCarriesAcrossRuns) {
             "");
   EXPECT_EQ(bad.exit_code, 2);  // --state without sequential mode
   std::system(("rm -rf " + dir).c_str());
+}
+
+// A loopback HTTP server standing in for Prometheus's HTTP API and an exporter page; the real
+// Prometheus and HAProxy integration tests come with the rest of issue #4.
+class FakePrometheus {
+ public:
+  FakePrometheus() {
+    server_.Get("/api/v1/query_range", [this](const httplib::Request& req, httplib::Response& res) {
+      queries_.push_back(req.get_param_value("query"));
+      const bool canary = req.get_param_value("query").find("canary") != std::string::npos;
+      res.set_content(
+          std::string(R"({"status":"success","data":{"resultType":"matrix","result":[)") +
+              R"({"metric":{"server":")" + (canary ? "canary" : "primary") +
+              R"("},"values":[[60,"0.99"],[90,"NaN"],[120,")" + (canary ? "0.97" : "0.995") +
+              R"("]]}]}})",
+          "application/json");
+    });
+    server_.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(
+          "# TYPE haproxy_server_http_responses_total counter\n"
+          "haproxy_server_http_responses_total{proxy=\"be_app\",server=\"canary\",code=\"5xx\"} "
+          "7\n",
+          "text/plain; version=0.0.4");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // bind_to_any_port already listens: early connections wait in the backlog.
+  }
+  ~FakePrometheus() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  const std::vector<std::string>& queries() const { return queries_; }
+
+ private:
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::vector<std::string> queries_;
+};
+
+TEST(Cli, QueryTemplateForBothSidesAligned) {
+  FakePrometheus prom;
+  auto r =
+      Augur("query --prometheus " + prom.url() + " --template " + Repo("queries/haproxy.yaml") +
+                ":success_rate --var namespace=shop" + " --start 60 --end 120 --step 30s",
+            "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["query"]["primary"].get<std::string>().find("server=\"primary\""), std::string::npos);
+  EXPECT_NE(j["query"]["canary"].get<std::string>().find("server=\"canary\""), std::string::npos);
+  EXPECT_EQ(j["aligned"]["timestamps"], nlohmann::json::array({60.0, 90.0, 120.0}));
+  EXPECT_EQ(j["aligned"]["canary"][2], 0.97);
+  EXPECT_TRUE(j["aligned"]["primary"][1].is_null());  // the NaN point is an explicit gap
+  ASSERT_EQ(prom.queries().size(), 2u);
+}
+
+TEST(Cli, QueryErrorsAreClear) {
+  auto down =
+      Augur("query --prometheus http://127.0.0.1:1 --promql up --start 0 --end 60 --step 15s", "");
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.err.find("127.0.0.1:1"), std::string::npos) << down.err;
+  auto bad =
+      Augur("query --prometheus http://127.0.0.1:1 --template " + Repo("queries/haproxy.yaml") +
+                ":success_rate --var namespace=a --var bogus=1",
+            "");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("bogus"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, ScrapePrintsFamilies) {
+  FakePrometheus prom;
+  auto r = Augur("scrape " + prom.url() + "/metrics", "");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["name"], "haproxy_server_http_responses_total");
+  EXPECT_EQ(j[0]["samples"][0]["labels"]["code"], "5xx");
+  EXPECT_EQ(j[0]["samples"][0]["value"], 7.0);
 }
 
 }  // namespace
