@@ -8,46 +8,17 @@
 #include <sstream>
 
 #include "augur/contracts/kayenta.h"
+#include "common/strict_yaml.h"
 
 namespace augur::config {
 namespace {
 
-struct ParseError {
-  std::string message;
-};
-[[noreturn]] void Fail(const std::string& path, const std::string& what) {
-  throw ParseError{path + ": " + what};
-}
-
-void OnlyKeys(const YAML::Node& n, const std::string& path, const std::set<std::string>& allowed) {
-  if (!n.IsMap()) Fail(path, "must be a mapping");
-  for (const auto& kv : n) {
-    const std::string k = kv.first.as<std::string>();
-    if (!allowed.count(k)) Fail(path + "." + k, "unknown key");
-  }
-}
-
-double Number(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) Fail(path, "must be a number");
-  try {
-    const double v = n.as<double>();
-    if (!std::isfinite(v)) Fail(path, "must be a finite number");
-    return v;
-  } catch (const YAML::Exception&) {
-    Fail(path, "must be a number, got '" + n.Scalar() + "'");
-  }
-}
-bool Bool(const YAML::Node& n, const std::string& path) {
-  try {
-    return n.as<bool>();
-  } catch (const YAML::Exception&) {
-    Fail(path, "must be true or false");
-  }
-}
-std::string Str(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) Fail(path, "must be a string");
-  return n.Scalar();
-}
+using common::strict_yaml::Bool;
+using common::strict_yaml::Fail;
+using common::strict_yaml::Number;
+using common::strict_yaml::OnlyKeys;
+using common::strict_yaml::ParseError;
+using common::strict_yaml::Str;
 
 template <typename E>
 E Enum(const YAML::Node& n, const std::string& path,

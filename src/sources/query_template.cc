@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/strict_yaml.h"
+
 namespace augur::sources {
 namespace {
 
@@ -236,38 +238,11 @@ Result<std::string> RenderSegments(const std::vector<Segment>& segs,
 // ---------------------------------------------------------------------------------------------
 // YAML parsing. Errors are thrown inside this file only and turned into a Result at the edge.
 
-struct ParseError {
-  std::string message;
-};
-[[noreturn]] void Fail(const std::string& path, const std::string& what) {
-  throw ParseError{path + ": " + what};
-}
-
-void OnlyKeys(const YAML::Node& n, const std::string& path, const std::set<std::string>& allowed) {
-  if (!n.IsMap()) Fail(path, "must be a mapping");
-  for (const auto& kv : n) {
-    const std::string k = kv.first.Scalar();
-    if (!allowed.count(k)) {
-      std::string names;
-      for (const auto& a : allowed) names += (names.empty() ? "" : ", ") + a;
-      Fail(path.empty() ? k : path + "." + k, "unknown key (allowed: " + names + ")");
-    }
-  }
-}
-
-std::string Str(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) Fail(path, "must be a string");
-  return n.Scalar();
-}
-
-bool Bool(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) Fail(path, "must be true or false");
-  try {
-    return n.as<bool>();
-  } catch (const YAML::Exception&) {
-    Fail(path, "must be true or false, got '" + n.Scalar() + "'");
-  }
-}
+using common::strict_yaml::Bool;
+using common::strict_yaml::Fail;
+using common::strict_yaml::OnlyKeys;
+using common::strict_yaml::ParseError;
+using common::strict_yaml::Str;
 
 QueryTemplates ParseDoc(const YAML::Node& doc) {
   OnlyKeys(doc, "", {"apiVersion", "kind", "metadata", "spec"});
