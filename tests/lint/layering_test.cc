@@ -28,6 +28,9 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"rollout", {"core", "analysis", "judge", "stats", "routers", "notifiers"}},
     {"contracts", {"core", "judge", "stats"}},
     {"config", {"core", "judge", "contracts", "common"}},
+    {"store", {"core"}},
+    {"demo", {}},
+    {"server", {"core", "contracts", "config", "analysis", "judge", "stats", "store", "common"}},
     {"cli", {"*"}},
     {"app", {"*"}},
 };
@@ -39,6 +42,9 @@ const std::map<std::string, std::set<std::string>> kThirdParty = {
     {"sources", {"yaml-cpp", "httplib.h", "nlohmann"}},
     {"common", {"yaml-cpp"}},
     {"config", {"nlohmann", "yaml-cpp"}},
+    {"store", {"sqlite3.h"}},
+    {"demo", {"httplib.h", "prometheus"}},
+    {"server", {"httplib.h", "prometheus", "nlohmann"}},
 };
 const std::set<std::string> kKnownThirdParty = {"boost",      "Eigen",    "nlohmann", "httplib.h",
                                                 "prometheus", "yaml-cpp", "sqlite3.h"};
