@@ -42,8 +42,10 @@ Fixture Make(augur::judge::Mode mode) {
 void BM_Judge20Metrics(benchmark::State& state) {
   const Fixture f =
       Make(state.range(0) ? augur::judge::Mode::kKayenta : augur::judge::Mode::kAugur);
-  for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs));
-  state.SetLabel(state.range(0) ? "kayenta" : "augur");
+  const augur::judge::JudgeOptions options{static_cast<int>(state.range(1))};
+  for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs, options));
+  state.SetLabel(std::string(state.range(0) ? "kayenta" : "augur") +
+                 (options.threads == 1 ? ", 1 thread" : ", all cores"));
 }
 
 // Kayenta's own approach for the same 20 metrics: its root finder re-ranks (sorts) the pooled
@@ -62,4 +64,10 @@ void BM_KayentaLiteralMannWhitney20(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_KayentaLiteralMannWhitney20)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Judge20Metrics)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Judge20Metrics)
+    ->Args({0, 1})
+    ->Args({0, 0})
+    ->Args({1, 1})
+    ->Args({1, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);

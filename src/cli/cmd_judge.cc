@@ -196,7 +196,7 @@ int RunJudge(const std::vector<std::string>& args, std::istream& in, std::ostrea
       }
     }
   } else {
-    j = judge::Judge(model, pairs);
+    j = judge::Judge(model, pairs, judge::JudgeOptions{/*threads=*/0});
   }
   if (!j) {
     err << prefix << j.error().message << "\n";

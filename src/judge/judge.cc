@@ -1,8 +1,12 @@
 #include "augur/judge/judge.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "judge/augur_mode.h"
 #include "judge/common.h"
@@ -103,7 +107,22 @@ Status ValidateModel(const Model& model) {
   return {};
 }
 
-Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs) {
+namespace {
+
+// Number of threads worth starting for `points` values in total (0 = hardware concurrency).
+size_t ThreadsFor(int requested, size_t metrics, size_t points) {
+  size_t n = requested > 0 ? static_cast<size_t>(requested)
+                           : std::max(1u, std::thread::hardware_concurrency());
+  // Starting a thread costs tens of microseconds: below ~20,000 points in total one thread
+  // finishes sooner.
+  if (requested == 0 && points < 20000) n = 1;
+  return std::min(n, metrics);
+}
+
+}  // namespace
+
+Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs,
+                        const JudgeOptions& options) {
   if (model.mode == Mode::kSequential) {
     SequentialState fresh;  // a single look: the first check of a new canary
     return JudgeSequential(model, pairs, &fresh);
@@ -116,7 +135,7 @@ Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs) {
   j.judge_name = model.mode == Mode::kKayenta ? "NetflixACAJudge-v1.0" : "augur-v1";
   // One result per pair (a grouped query yields several pairs per metric, each judged), and
   // a no-data result for a model metric that got no pair at all.
-  for (const auto& p : pairs) {
+  auto classify = [&](const MetricPair& p) {
     const MetricConfig& m = *by_name.at(p.name);
     MetricResult r;
     if (model.mode == Mode::kKayenta) {
@@ -134,7 +153,25 @@ Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs) {
       r = internal::ClassifyAugur(m, p.control, p.experiment, exp_ptr);
     }
     r.tags = p.tags;
-    j.results.push_back(std::move(r));
+    return r;
+  };
+  size_t points = 0;
+  for (const auto& p : pairs) points += p.control.size() + p.experiment.size();
+  const size_t threads = ThreadsFor(options.threads, pairs.size(), points);
+  j.results.resize(pairs.size());
+  if (threads <= 1) {
+    for (size_t i = 0; i < pairs.size(); ++i) j.results[i] = classify(pairs[i]);
+  } else {
+    // Each worker takes the next unjudged pair; results land in their pair's slot, so the
+    // order (and hence the verdict) does not depend on scheduling. The classifiers are pure.
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i = next++; i < pairs.size(); i = next++) j.results[i] = classify(pairs[i]);
+    };
+    std::vector<std::thread> workers;
+    for (size_t t = 1; t < threads; ++t) workers.emplace_back(work);
+    work();
+    for (auto& w : workers) w.join();
   }
   for (const auto& m : model.metrics) {
     if (first_pair.count(m.name)) continue;

@@ -18,8 +18,11 @@
 namespace augur::judge {
 namespace {
 
-// NaN strategy, then outliers, each side on its own (Kayenta's transformMetric).
-std::vector<double> Preprocess(const MetricConfig& m, std::span<const double> in) {
+// NaN strategy, then outliers, each side on its own (Kayenta's transformMetric). Returns the
+// kept values sorted: every statistic after it is order-free, and on sorted data the IQR
+// filter is a trim of both ends, so one sort per side serves the fences, the summaries and
+// KayentaMannWhitney (which skips its own sort for sorted input).
+std::vector<double> PreprocessSorted(const MetricConfig& m, std::span<const double> in) {
   std::vector<double> out;
   out.reserve(in.size());
   for (double v : in) {
@@ -29,9 +32,16 @@ std::vector<double> Preprocess(const MetricConfig& m, std::span<const double> in
       out.push_back(v);
     }
   }
-  if (m.remove_outliers && !out.empty()) {
-    auto kept = stats::RemoveIqrOutliers(out, {m.outlier_factor, /*reduce_sensitivity=*/true});
-    if (kept) out = std::move(*kept);
+  std::sort(out.begin(), out.end());
+  // With an infinite value the fences are undefined; Kayenta's filter is skipped then, as
+  // RemoveIqrOutliers rejects non-finite input.
+  if (m.remove_outliers && !out.empty() && std::isfinite(out.front()) &&
+      std::isfinite(out.back())) {
+    const auto f = stats::IqrFencesSorted(out, {m.outlier_factor, /*reduce_sensitivity=*/true});
+    const auto first = std::lower_bound(out.begin(), out.end(), f.lower);
+    const auto last = std::upper_bound(first, out.end(), f.upper);
+    out.erase(last, out.end());
+    out.erase(out.begin(), first);
   }
   return out;
 }
@@ -77,13 +87,8 @@ MetricResult ClassifyKayenta(const MetricConfig& m, std::span<const double> cont
   r.muted = m.muted;
   r.criterion = "Kayenta Mann-Whitney: CI outside +-" + std::to_string(m.tolerance) +
                 " x |estimate| at " + std::to_string(m.conf_level);
-  std::vector<double> control = Preprocess(m, control_in);
-  std::vector<double> experiment = Preprocess(m, experiment_in);
-  // Every statistic below is order-free, so each side is sorted once: the summaries, the
-  // identical-data and distinct-value checks read the sorted data, and KayentaMannWhitney
-  // skips its own sort for sorted input.
-  std::sort(experiment.begin(), experiment.end());
-  std::sort(control.begin(), control.end());
+  std::vector<double> control = PreprocessSorted(m, control_in);
+  std::vector<double> experiment = PreprocessSorted(m, experiment_in);
   r.control = internal::SummarizeSorted(control);
   r.experiment = internal::SummarizeSorted(experiment);
   r.deviation = 1.0;

@@ -66,6 +66,17 @@ Result<Summary> Describe(std::span<const double> x_in, NonFinitePolicy non_finit
   return s;
 }
 
+IqrFences IqrFencesSorted(std::span<const double> sorted, const IqrFilterOptions& opt) {
+  const double q1 = PercentileSorted(sorted, 0.25), q3 = PercentileSorted(sorted, 0.75);
+  const double iqr = q3 - q1;
+  IqrFences f{q1 - opt.factor * iqr, q3 + opt.factor * iqr};
+  if (opt.reduce_sensitivity) {
+    f.lower = std::min(PercentileSorted(sorted, 0.01), f.lower);
+    f.upper = std::max(PercentileSorted(sorted, 0.99), f.upper);
+  }
+  return f;
+}
+
 Result<std::vector<double>> RemoveIqrOutliers(std::span<const double> x,
                                               const IqrFilterOptions& opt) {
   if (!(opt.factor > 0)) {
@@ -77,13 +88,7 @@ Result<std::vector<double>> RemoveIqrOutliers(std::span<const double> x,
     if (!std::isfinite(v)) return InvalidArgument("IQR outlier filter: non-finite value in input");
   }
   std::sort(sorted.begin(), sorted.end());
-  const double q1 = PercentileSorted(sorted, 0.25), q3 = PercentileSorted(sorted, 0.75);
-  const double iqr = q3 - q1;
-  double lower = q1 - opt.factor * iqr, upper = q3 + opt.factor * iqr;
-  if (opt.reduce_sensitivity) {
-    lower = std::min(PercentileSorted(sorted, 0.01), lower);
-    upper = std::max(PercentileSorted(sorted, 0.99), upper);
-  }
+  const auto [lower, upper] = IqrFencesSorted(sorted, opt);
   std::vector<double> kept;
   kept.reserve(x.size());
   for (double v : x) {

@@ -29,9 +29,18 @@ struct MetricPair {
   std::vector<double> control, experiment;
 };
 
+struct JudgeOptions {
+  // Threads that judge metrics concurrently. 1 (the default) judges on the caller's thread:
+  // right for the daemon, which is already parallel across requests. 0 means up to
+  // std::thread::hardware_concurrency(), used only when the data is large enough (about
+  // 20,000 points) to pay for starting threads. The verdict is the same for every value.
+  int threads = 1;
+};
+
 // Judges every pair against the model's metric of the same name. A pair naming no metric is
 // kInvalidArgument; a model metric with no pair is judged as having no data.
-Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs);
+Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs,
+                        const JudgeOptions& options = {});
 
 // Sequential mode's running state, one test per metric and tag set. The caller keeps it
 // between checks (the daemon in memory, replay in its loop); a fresh state starts a canary.

@@ -53,6 +53,13 @@ struct IqrFilterOptions {
 // Returns the values inside the fences (a value is an outlier iff strictly outside), in the
 // input order. Matches Kayenta's IQRDetector (R-7 percentiles). An empty input gives an
 // empty output. Errors: factor <= 0; non-finite values (filter them first).
+// The fences of RemoveIqrOutliers for an already sorted, finite, non-empty sample: a value v
+// is kept iff lower <= v <= upper, so on sorted data the kept values are one contiguous run.
+struct IqrFences {
+  double lower = 0, upper = 0;
+};
+IqrFences IqrFencesSorted(std::span<const double> sorted, const IqrFilterOptions& opt);
+
 Result<std::vector<double>> RemoveIqrOutliers(std::span<const double> x,
                                               const IqrFilterOptions& options = {});
 
