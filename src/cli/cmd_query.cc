@@ -2,6 +2,7 @@
 // and `augur scrape` (fetch and parse one exposition page): the sources as a user sees them.
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -12,6 +13,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "augur/core/time.h"
 #include "augur/sources/exposition.h"
 #include "augur/sources/prometheus_client.h"
 #include "augur/sources/query_template.h"
@@ -24,55 +26,6 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 Json ValueOrNull(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
-
-// Seconds in a Prometheus duration ("15s", "1m30s", "2h").
-Result<double> DurationSeconds(const std::string& text) {
-  if (auto st = sources::ValidatePromDuration(text); !st) return st.error();
-  double total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
-    const double n = std::stod(text.substr(i, j - i));
-    size_t k = j;
-    while (k < text.size() && !std::isdigit(static_cast<unsigned char>(text[k]))) ++k;
-    const std::string unit = text.substr(j, k - j);
-    const double mult = unit == "ms"  ? 0.001
-                        : unit == "s" ? 1
-                        : unit == "m" ? 60
-                        : unit == "h" ? 3600
-                        : unit == "d" ? 86400
-                        : unit == "w" ? 604800
-                                      : 31536000;
-    total += n * mult;
-    i = k;
-  }
-  return total;
-}
-
-// "now", "now-30m", unix seconds ("1795317215.25") or RFC 3339 UTC ("2026-11-22T10:00:00Z").
-Result<int64_t> ParseTimeMs(const std::string& text, int64_t now_ms) {
-  if (text == "now") return now_ms;
-  if (text.rfind("now-", 0) == 0) {
-    auto d = DurationSeconds(text.substr(4));
-    if (!d) return d.error();
-    return now_ms - static_cast<int64_t>(std::llround(*d * 1000));
-  }
-  std::istringstream num(text);
-  double secs;
-  if (num >> secs && num.eof()) return static_cast<int64_t>(std::llround(secs * 1000));
-  std::tm tm{};
-  std::istringstream in(text);
-  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%S");
-  if (in.fail()) {
-    return InvalidArgument("cannot read time '" + text +
-                           "' (use now, now-30m, unix seconds or 2026-11-22T10:00:00Z)");
-  }
-  std::string rest;
-  in >> rest;
-  if (rest != "Z") return InvalidArgument("time '" + text + "' must be UTC, ending in Z");
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
 
 Json SeriesJson(const sources::Series& s) {
   Json labels = Json::object();
@@ -127,22 +80,20 @@ int RunQuery(const std::vector<std::string>& args, std::istream&, std::ostream& 
   if (a->Has("promql") == a->Has("template")) {
     return fail(InvalidArgument("give exactly one of --promql and --template"));
   }
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_ms = NowMs();
   auto start = ParseTimeMs(a->Get("start"), now_ms);
   if (!start) return fail(start.error().WithContext("--start"));
   auto end = ParseTimeMs(a->Get("end"), now_ms);
   if (!end) return fail(end.error().WithContext("--end"));
-  auto step = DurationSeconds(a->Get("step"));
+  auto step = ParseDurationMs(a->Get("step"));
   if (!step) return fail(step.error().WithContext("--step"));
-  auto timeout = DurationSeconds(a->Get("timeout"));
+  auto timeout = ParseDurationMs(a->Get("timeout"));
   if (!timeout) return fail(timeout.error().WithContext("--timeout"));
-  const int64_t step_ms = static_cast<int64_t>(std::llround(*step * 1000));
+  const int64_t step_ms = *step;
 
   sources::PrometheusOptions opts;
   opts.url = a->Get("prometheus");
-  opts.timeout_ms = static_cast<int>(std::llround(*timeout * 1000));
+  opts.timeout_ms = static_cast<int>(std::min<int64_t>(*timeout, 3600000));
   opts.use_post = a->Has("post");
   if (a->Has("bearer-token-file")) {
     std::ifstream f(a->Get("bearer-token-file"));
@@ -241,13 +192,13 @@ int RunScrape(const std::vector<std::string>& args, std::istream&, std::ostream&
   const size_t path_at = url.find('/', scheme_end + 3);
   const std::string base = path_at == std::string::npos ? url : url.substr(0, path_at);
   const std::string path = path_at == std::string::npos ? "/" : url.substr(path_at);
-  auto timeout = DurationSeconds(a->Get("timeout"));
+  auto timeout = ParseDurationMs(a->Get("timeout"));
   if (!timeout) {
     err << prefix << "--timeout: " << timeout.error().message << "\n";
     return kExitBadInput;
   }
   httplib::Client cli(base);
-  const auto t = std::chrono::milliseconds(std::llround(*timeout * 1000));
+  const auto t = std::chrono::milliseconds(*timeout);
   cli.set_connection_timeout(t);
   cli.set_read_timeout(t);
   auto res = cli.Get(

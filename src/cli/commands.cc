@@ -17,6 +17,10 @@ const std::vector<Command>& Commands() {
       {"query", "run a Prometheus range query, raw or from a provider template for both sides",
        &RunQuery},
       {"scrape", "fetch and parse a Prometheus exposition page (text or OpenMetrics)", &RunScrape},
+      {"serve",
+       "run the judge daemon: Flagger webhooks, Argo web provider, Kayenta remote judge, "
+       "native API",
+       &RunServe},
   };
   return kCommands;
 }

@@ -32,6 +32,8 @@ int RunQuery(const std::vector<std::string>& args, std::istream& in, std::ostrea
              std::ostream& err);
 int RunScrape(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
               std::ostream& err);
+int RunServe(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+             std::ostream& err);
 int RunStats(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
              std::ostream& err);
 

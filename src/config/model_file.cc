@@ -2,8 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -237,6 +240,31 @@ Result<judge::Model> LoadModelFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ParseModel(ss.str(), path);
+}
+
+Result<std::map<std::string, judge::Model>> LoadModelDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return Error{ErrorCode::kNotFound, "models folder '" + dir + "' does not exist"};
+  }
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const auto ext = e.path().extension();
+    if (ext == ".yaml" || ext == ".yml" || ext == ".json") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::map<std::string, judge::Model> out;
+  for (const auto& f : files) {
+    auto m = LoadModelFile(f.string());
+    if (!m) return m.error();
+    if (m->name.empty()) m->name = f.stem().string();
+    const std::string name = m->name;
+    if (!out.emplace(name, std::move(*m)).second) {
+      return InvalidArgument(f.string() + ": a model named '" + name + "' is already loaded");
+    }
+  }
+  return out;
 }
 
 }  // namespace augur::config

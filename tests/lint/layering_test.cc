@@ -25,12 +25,12 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"routers", {"core"}},
     {"notifiers", {"core"}},
     {"analysis", {"core", "judge", "stats", "sources"}},
-    {"rollout", {"core", "analysis", "judge", "stats", "routers", "notifiers"}},
+    {"rollout", {"core", "analysis", "judge", "stats", "routers", "notifiers", "common"}},
     {"contracts", {"core", "judge", "stats"}},
     {"config", {"core", "judge", "contracts", "common"}},
     {"store", {"core"}},
     {"demo", {}},
-    {"server", {"core", "contracts", "config", "analysis", "judge", "stats", "store", "common"}},
+    {"server", {"core", "contracts", "config", "analysis", "judge", "stats", "store", "common", "sources"}},
     {"cli", {"*"}},
     {"app", {"*"}},
 };
@@ -43,6 +43,7 @@ const std::map<std::string, std::set<std::string>> kThirdParty = {
     {"common", {"yaml-cpp"}},
     {"config", {"nlohmann", "yaml-cpp"}},
     {"store", {"sqlite3.h"}},
+    {"rollout", {"yaml-cpp"}},
     {"demo", {"httplib.h", "prometheus"}},
     {"server", {"httplib.h", "prometheus", "nlohmann"}},
 };
