@@ -160,9 +160,9 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
     if (!s) return bad(s.error().WithContext("prometheus source"));
     source = std::move(*s);
     opt.source_kind = "prometheus";
-  } else {
-    opt.source_kind = "scrape";
   }
+  // Without Prometheus there is no source yet (the embedded scraper is not wired in): the
+  // server then answers query-form judgements per the no-data policy.
   opt.source = source.get();
 
   // Signals go to a watcher thread (blocked everywhere else, inherited by every thread

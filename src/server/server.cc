@@ -98,7 +98,8 @@ std::variant<Json, HttpError> ParseJsonBody(const std::string& text) {
   if (j.is_discarded()) {
     // Parse again with exceptions only to get the position for the message.
     try {
-      (void)Json::parse(text);
+      const Json reparsed = Json::parse(text);  // throws here, with the position
+      (void)reparsed;
     } catch (const Json::parse_error& e) {
       return HttpError{400, "malformed_json",
                        "malformed JSON at byte " + std::to_string(e.byte) + ": " + e.what(),
@@ -190,11 +191,31 @@ struct Outcome {
   std::vector<std::tuple<std::string, std::optional<double>, std::optional<double>>> thresholds;
 };
 
+// The source when none is configured: every fetch fails, so analyses go through the same
+// no-data path as a source that is down (never a pass).
+class NoSource final : public sources::MetricSource {
+ public:
+  std::string name() const override { return "none"; }
+  Result<sources::SeriesPair> Fetch(const sources::MetricRequest&) const override {
+    return Error{ErrorCode::kUnavailable, "no metric source configured"};
+  }
+  Result<sources::RawSeries> FetchRaw(const sources::RawQuery&) const override {
+    return Error{ErrorCode::kUnavailable, "no metric source configured"};
+  }
+  Status Check() const override { return {}; }  // nothing to reach: ready
+};
+
+const NoSource kNoSource;
+
 }  // namespace
 
 class Server::Impl {
  public:
   explicit Impl(ServerOptions o) : opt_(std::move(o)) {
+    if (!opt_.source) {
+      opt_.source = &kNoSource;
+      opt_.source_kind = "none";
+    }
     std::random_device rd;
     id_prefix_ = std::to_string(std::uniform_int_distribution<uint64_t>(0, 0xFFFFFFFF)(rd));
     auto& req = prometheus::BuildCounter()
@@ -439,7 +460,7 @@ class Server::Impl {
     Json body = {{"models", opt_.models.size()}, {"source", {{"kind", opt_.source_kind}}}};
     bool ready = !opt_.models.empty();
     if (!ready) body["reason"] = "no models loaded";
-    if (opt_.source) {
+    {
       auto st = opt_.source->Check();
       body["source"]["name"] = opt_.source->name();
       body["source"]["ok"] = st.has_value();
@@ -592,25 +613,6 @@ class Server::Impl {
                   {"start", FormatTimeMs(window->start_ms)},
                   {"end", FormatTimeMs(window->end_ms)},
                   {"step_ms", window->step_ms}};
-    if (!opt_.source) {
-      // Every metric is missing: the judge's no-data policy answers, never a pass.
-      std::vector<analysis::MetricFetch> fetches;
-      for (const auto& m : model.metrics) {
-        fetches.push_back({m.name, "", "", "", 0, 0, 0, "no metric source configured"});
-      }
-      judge::SequentialState fresh;
-      auto j = model.mode == judge::Mode::kSequential
-                   ? judge::JudgeSequential(model, {}, state ? state : &fresh)
-                   : judge::Judge(model, {});
-      if (!j) return j.error();
-      out.judgement = std::move(*j);
-      for (auto& r : out.judgement.results) r.reason = "no data: no metric source configured";
-      analysis::GuardAgainstMissingData(model.metrics.size(), opt_.on_source_failure,
-                                        &out.judgement);
-      out.fetches = std::move(fetches);
-      source_errors_->Add({{"source", "none"}}).Increment(model.metrics.size());
-      return out;
-    }
     judge::SequentialState fresh;
     auto a = model.mode == judge::Mode::kSequential
                  ? analysis::AnalyzeSequential(model, *opt_.source, *window, state ? state : &fresh,
@@ -1372,9 +1374,6 @@ class Server::Impl {
   // One side of one Kayenta metric: render the query for the scope, fetch it on the scope's
   // window (start/end ISO instants, step in seconds).
   Result<std::vector<double>> FetchKayentaSide(const Json& query, const Json& scope) {
-    if (!opt_.source) {
-      return Error{ErrorCode::kUnavailable, "no metric source configured"};
-    }
     sources::KayentaQueryConfig qc;
     qc.metric_name = query.value("metricName", "");
     qc.custom_inline_template = query.value("customInlineTemplate", "");

@@ -22,6 +22,7 @@
 #include <optional>
 #include <thread>
 
+#include "sources/http_fetch.h"
 #include "sources/prometheus_client_internal.h"
 
 namespace augur::sources {
@@ -280,55 +281,19 @@ Result<HttpAnswer> SendOnce(httplib::Client& http, const PrometheusOptions& opti
   req.headers.emplace("User-Agent", "augur");
   for (const auto& [name, value] : options.headers) req.headers.emplace(name, value);
 
-  HttpAnswer answer;
-  bool too_big = false;
-  bool too_slow = false;
-  const auto start = Clock::now();
-  const auto budget = std::chrono::milliseconds(options.timeout_ms);
-  const uint64_t limit = static_cast<uint64_t>(options.max_body_bytes);
-  // httplib's timeouts apply to each socket wait; this receiver also bounds the whole
-  // transfer, so a server trickling bytes cannot hold the caller forever.
-  req.content_receiver = [&](const char* data, size_t n, uint64_t /*offset*/,
-                             uint64_t total_length) {
-    if (total_length > limit || answer.body.size() + n > limit) {
-      too_big = true;
-      return false;
-    }
-    if (Clock::now() - start > budget) {
-      too_slow = true;
-      return false;
-    }
-    answer.body.append(data, n);
-    return true;
-  };
-
-  httplib::Response res;
-  httplib::Error err = httplib::Error::Success;
-  bool ok = http.send(req, res, err);
-  const auto elapsed = Clock::now() - start;
   const std::string where = req.method + " " + url_for_errors + path;
-  if (too_big) {
-    return BadData(where + ": response body exceeds " + std::to_string(limit) + " bytes");
+  httplib::Error transport = httplib::Error::Success;
+  auto fetched = internal::SendBounded(http, std::move(req),
+                                       {options.timeout_ms, options.max_body_bytes, nullptr}, where,
+                                       "Prometheus", &transport);
+  if (!fetched) {
+    // A refused or reset connection may be a restarting Prometheus: worth another attempt.
+    *retryable = transport == httplib::Error::Connection || transport == httplib::Error::Read ||
+                 transport == httplib::Error::Write || transport == httplib::Error::Unknown;
+    return fetched.error();
   }
-  if (too_slow) {
-    return DeadlineExceeded(where + ": no complete answer within " +
-                            std::to_string(options.timeout_ms) + " ms");
-  }
-  if (!ok) {
-    std::string detail = httplib::to_string(err);
-    // httplib reports a receive timeout as a plain Read error; the clock tells them apart.
-    bool timed_out = err == httplib::Error::ConnectionTimeout ||
-                     (err == httplib::Error::Read && elapsed >= budget * 9 / 10);
-    if (timed_out) {
-      return DeadlineExceeded(where + ": no answer within " + std::to_string(options.timeout_ms) +
-                              " ms (" + detail + ")");
-    }
-    *retryable = err == httplib::Error::Connection || err == httplib::Error::Read ||
-                 err == httplib::Error::Write || err == httplib::Error::Unknown;
-    return Unavailable(where + ": cannot reach Prometheus (" + detail + ")");
-  }
-  answer.status = res.status;
-  if (res.status >= 500) *retryable = true;
+  HttpAnswer answer{fetched->status, std::move(fetched->body)};
+  if (answer.status >= 500) *retryable = true;
   return answer;
 }
 

@@ -2,6 +2,8 @@
 // outputs recorded by executing the upstream Scala/Java code). Each classifier case runs
 // through the public path: a Kayenta canary config JSON is built from the case's parameters,
 // parsed by contracts::ParseKayentaCanaryConfig and judged by judge::Judge.
+#include "testing/kayenta_vectors.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -45,45 +47,16 @@ bool Close(double a, double b) {
   return std::fabs(a - b) <= 1e-9 * std::max(1.0, std::fabs(b));
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(c));
-  return s;
-}
-
 class ClassifierVector : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(ClassifierVector, MatchesKayenta) {
   const json& c = Vectors()[GetParam()];
-  const json& p = c.at("params");
   const json& obs = c.at("reference_observed");
-  const std::string name = c.at("input").at("experiment_metric").at("name");
   // Noise cases are random in Kayenta (500 seeds recorded); Augur seeds them. They are
   // checked for the recorded majority label below, not for the numbers.
   const bool noise = obs.value("gaussian_noise_applied", false);
-  json canary = {{"direction", Lower(p.at("direction"))},
-                 {"nanStrategy", Lower(p.at("nanStrategy"))},
-                 {"critical", p.at("isCriticalMetric")},
-                 {"mustHaveData", p.at("isDataRequired")},
-                 {"tolerance", p.at("tolerance")},
-                 {"confLevel", p.at("confLevel")},
-                 {"effectSize",
-                  {{"measure", p.at("effectSizeMeasure")},
-                   {"allowedIncrease", p.at("effectSizeThresholds").at("allowedIncrease")},
-                   {"allowedDecrease", p.at("effectSizeThresholds").at("allowedDecrease")},
-                   {"criticalIncrease", p.at("criticalThresholds").at("criticalIncrease")},
-                   {"criticalDecrease", p.at("criticalThresholds").at("criticalDecrease")}}}};
-  json config = {{"name", "vector"},
-                 {"metrics",
-                  {{{"name", name},
-                    {"query", {{"type", "prometheus"}, {"metricName", "m"}}},
-                    {"groups", {"g"}},
-                    {"analysisConfigurations", {{"canary", canary}}}}}},
-                 {"classifier", {{"groupWeights", {{"g", 100}}}}}};
-  json pairs = {{{"name", name},
-                 {"tags", json::object()},
-                 {"values",
-                  {{"control", c.at("input").at("control")},
-                   {"experiment", c.at("input").at("experiment")}}}}};
+  const json config = augur::testing::KayentaVectorConfig(c);
+  const json pairs = augur::testing::KayentaVectorPairs(c);
   auto model = contracts::ParseKayentaCanaryConfig(config.dump());
   ASSERT_TRUE(model.has_value()) << model.error().message;
   auto data = contracts::ParseMetricSetPairList(pairs.dump());

@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "testing/kayenta_vectors.h"
 #include "testing/process.h"
 
 namespace fs = std::filesystem;
@@ -333,44 +334,14 @@ TEST_F(ServerTest, KayentaRemoteJudgeMatchesReferenceVectors) {
   const json cases = json::parse(in).at("cases");
   Daemon d(dir_, {});
   auto c = d.Client();
-  auto lower = [](std::string s) {
-    for (char& ch : s) ch = static_cast<char>(std::tolower(ch));
-    return s;
-  };
   int checked = 0;
   for (const auto& k : cases) {
     if (k.at("kind") != "mann_whitney_classifier") continue;
     const json& obs = k.at("reference_observed");
     if (obs.value("gaussian_noise_applied", false)) continue;  // random in Kayenta
-    const json& p = k.at("params");
-    const std::string name = k.at("input").at("experiment_metric").at("name");
-    json canary = {{"direction", lower(p.at("direction"))},
-                   {"nanStrategy", lower(p.at("nanStrategy"))},
-                   {"critical", p.at("isCriticalMetric")},
-                   {"mustHaveData", p.at("isDataRequired")},
-                   {"tolerance", p.at("tolerance")},
-                   {"confLevel", p.at("confLevel")},
-                   {"effectSize",
-                    {{"measure", p.at("effectSizeMeasure")},
-                     {"allowedIncrease", p.at("effectSizeThresholds").at("allowedIncrease")},
-                     {"allowedDecrease", p.at("effectSizeThresholds").at("allowedDecrease")},
-                     {"criticalIncrease", p.at("criticalThresholds").at("criticalIncrease")},
-                     {"criticalDecrease", p.at("criticalThresholds").at("criticalDecrease")}}}};
-    json body = {{"canaryConfig",
-                  {{"name", "vector"},
-                   {"metrics",
-                    {{{"name", name},
-                      {"query", {{"type", "prometheus"}, {"metricName", "m"}}},
-                      {"groups", {"g"}},
-                      {"analysisConfigurations", {{"canary", canary}}}}}},
-                   {"classifier", {{"groupWeights", {{"g", 100}}}}}}},
-                 {"scoreThresholds", {{"pass", 75}, {"marginal", 50}}},
-                 {"metricSetPairList",
-                  {{{"name", name},
-                    {"tags", json::object()},
-                    {"values",
-                     {{"control", k.at("input").at("control")},
-                      {"experiment", k.at("input").at("experiment")}}}}}}};
+    const json body = {{"canaryConfig", augur::testing::KayentaVectorConfig(k)},
+                       {"scoreThresholds", {{"pass", 75}, {"marginal", 50}}},
+                       {"metricSetPairList", augur::testing::KayentaVectorPairs(k)}};
     auto r = c.Post("/judge", body.dump(), "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 200) << k.at("id") << ": " << r->body;

@@ -43,8 +43,8 @@ struct ServerOptions {
   std::map<std::string, std::string> kayenta_configs;
   std::string default_model = "http-golden-signals";
   std::string default_provider = "haproxy";
-  // Where query-form analyses fetch their series; null: such requests answer per the no-data
-  // policy with the reason "no metric source configured". Not owned; must outlive the server.
+  // Where query-form analyses fetch their series; null: every fetch fails with "no metric
+  // source configured" and the no-data policy answers. Not owned; must outlive the server.
   const sources::MetricSource* source = nullptr;
   std::string source_kind = "none";  // for logs and /readyz ("prometheus", "scrape", "none")
   // Judgement history and webhook state; null keeps them in memory only. Not owned.

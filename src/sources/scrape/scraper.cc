@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "augur/sources/scrape.h"
+#include "sources/http_fetch.h"
 
 namespace augur::sources {
 namespace {
@@ -309,10 +310,6 @@ namespace {
 Error Unavailable(std::string message) {
   return Error{ErrorCode::kUnavailable, std::move(message)};
 }
-Error DeadlineExceeded(std::string message) {
-  return Error{ErrorCode::kDeadlineExceeded, std::move(message)};
-}
-
 std::string Excerpt(const std::string& body) {
   std::string e = body.substr(0, 120);
   for (char& c : e) {
@@ -451,56 +448,21 @@ Result<std::vector<MetricFamily>> Scraper::Impl::Fetch() {
   std::snprintf(timeout_text, sizeof timeout_text, "%g",
                 static_cast<double>(options_.timeout_ms) / 1000);
   req.headers.emplace("X-Prometheus-Scrape-Timeout-Seconds", timeout_text);
-  std::string body;
-  bool too_big = false, too_slow = false;
-  const auto start = SteadyClock::now();
-  const auto budget = std::chrono::milliseconds(options_.timeout_ms);
-  const uint64_t limit = static_cast<uint64_t>(options_.max_body_bytes);
-  // httplib's timeouts bound each socket wait; this also bounds the whole transfer, the body
-  // size (after decompression) and lets Stop() interrupt a trickling server.
-  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t total) {
-    if (abort_flag_.load(std::memory_order_relaxed)) return false;
-    if (total > limit || body.size() + n > limit) {
-      too_big = true;
-      return false;
-    }
-    if (SteadyClock::now() - start > budget) {
-      too_slow = true;
-      return false;
-    }
-    body.append(data, n);
-    return true;
-  };
-  httplib::Response res;
-  httplib::Error err = httplib::Error::Success;
-  const bool ok = client_->send(req, res, err);
-  const auto elapsed = SteadyClock::now() - start;
+  httplib::Error transport = httplib::Error::Success;
+  auto fetched = internal::SendBounded(*client_, std::move(req),
+                                       {options_.timeout_ms, options_.max_body_bytes, &abort_flag_},
+                                       where, "target", &transport);
   if (abort_flag_.load()) return Unavailable(where + ": scraper stopping");
-  if (too_big) {
-    return BadData(where + ": page exceeds " + std::to_string(limit) + " bytes");
-  }
-  if (too_slow) {
-    return DeadlineExceeded(where + ": page not complete within " +
-                            std::to_string(options_.timeout_ms) + " ms");
-  }
-  if (!ok) {
-    const std::string detail = httplib::to_string(err);
-    // httplib reports a receive timeout as a plain Read error; the clock tells them apart.
-    if (err == httplib::Error::ConnectionTimeout ||
-        (err == httplib::Error::Read && elapsed >= budget * 9 / 10)) {
-      return DeadlineExceeded(where + ": no answer within " + std::to_string(options_.timeout_ms) +
-                              " ms (" + detail + ")");
-    }
-    return Unavailable(where + ": cannot reach target (" + detail + ")");
-  }
-  if (res.status != 200) {
-    std::string msg = where + ": HTTP " + std::to_string(res.status) + " \"" + Excerpt(body) + "\"";
-    if (res.status >= 500) return Unavailable(std::move(msg));
-    if (res.status >= 400) return InvalidArgument(std::move(msg));
+  if (!fetched) return fetched.error();
+  const std::string& body = fetched->body;
+  if (fetched->status != 200) {
+    std::string msg =
+        where + ": HTTP " + std::to_string(fetched->status) + " \"" + Excerpt(body) + "\"";
+    if (fetched->status >= 500) return Unavailable(std::move(msg));
+    if (fetched->status >= 400) return InvalidArgument(std::move(msg));
     return BadData(std::move(msg));
   }
-  auto families =
-      ParseExposition(body, FormatFromContentType(res.get_header_value("Content-Type")));
+  auto families = ParseExposition(body, FormatFromContentType(fetched->content_type));
   if (!families) return families.error().WithContext(where);
   return families;
 }
