@@ -30,6 +30,7 @@ class ManualClock : public Clock {
 
 class RecordingRouter : public Router {
  public:
+  std::string name() const override { return "recording"; }
   Status SetWeights(const Weights& w) override {
     ++set_calls;
     if (dead) return Error{ErrorCode::kUnavailable, "router down"};

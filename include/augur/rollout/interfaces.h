@@ -14,6 +14,7 @@
 #include "augur/core/result.h"
 #include "augur/rollout/canary_spec.h"
 #include "augur/rollout/state.h"
+#include "augur/routers/router.h"
 
 namespace augur::rollout {
 
@@ -24,25 +25,10 @@ class Clock {
   virtual int64_t NowMs() const = 0;
 };
 
-// Absolute weights (primary + canary = 100). For A/B testing they apply only to the requests
-// that match analysis.match (the router is built from the spec and knows the rules).
-struct Weights {
-  int primary = 100;
-  int canary = 0;
-  bool mirror = false;  // also copy primary's traffic to the canary (responses discarded)
-  bool operator==(const Weights&) const = default;
-};
-
-class Router {
- public:
-  virtual ~Router() = default;
-  // Sets absolute weights. Must be idempotent: the machine re-sends the persisted weights after
-  // a restart or a failed call. Errors: kUnavailable/kDeadlineExceeded (retried next tick).
-  virtual Status SetWeights(const Weights& w) = 0;
-  // The weights in force now. Used only to reconcile after a restart or a failed SetWeights;
-  // an error makes the machine re-send the weights instead.
-  virtual Result<Weights> GetWeights() = 0;
-};
+// Traffic weights and the router interface are the routers part's (one interface, many
+// providers); the machine needs only SetWeights/GetWeights and their idempotence.
+using Weights = routers::Weights;
+using Router = routers::TrafficRouter;
 
 // What a webhook is told (Flagger's CanaryWebhookPayload plus the event fields of `event` hooks).
 struct HookPayload {

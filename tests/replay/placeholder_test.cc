@@ -1,0 +1,3 @@
+#include <gtest/gtest.h>
+// Placeholder; replaced by the first real test of this part.
+TEST(Placeholder, Builds) { SUCCEED(); }
