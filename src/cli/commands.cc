@@ -21,6 +21,12 @@ const std::vector<Command>& Commands() {
        "run the judge daemon: Flagger webhooks, Argo web provider, Kayenta remote judge, "
        "native API",
        &RunServe},
+      {"record", "fetch a past release's primary and canary series into a replay archive",
+       &RunRecord},
+      {"generate", "generate labelled synthetic releases (seeded) for replay and benchmarks",
+       &RunGenerate},
+      {"replay", "replay archived releases as if live: verdict timelines, confusion matrix, sweeps",
+       &RunReplay},
   };
   return kCommands;
 }
