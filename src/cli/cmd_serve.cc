@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,8 @@
 #include "augur/contracts/kayenta.h"
 #include "augur/server/server.h"
 #include "augur/sources/prometheus_source.h"
+#include "augur/sources/scrape.h"
+#include "augur/sources/scrape_source.h"
 #include "augur/store/history_store.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -32,6 +35,9 @@ const std::vector<FlagSpec> kServeFlags = {
     {"token-file", "FILE", "require this bearer token on mutating endpoints (or $AUGUR_TOKEN)", ""},
     {"storage", "PATH", "SQLite history database (default ./augur.db)", ""},
     {"prometheus", "URL", "fetch metrics from this Prometheus instead of the embedded scraper", ""},
+    {"scrape", "URL", "embedded scraper target (exposition page; repeatable)", ""},
+    {"scrape-provider", "NAME",
+     "what the scrape targets are: haproxy, haproxy-backend, nginx, envoy", ""},
 };
 
 // The bundled models/ and queries/: beside an installed binary, or in the source tree of a
@@ -95,6 +101,11 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
     cfg.source_kind = "prometheus";
     cfg.prometheus.url = a->Get("prometheus");
   }
+  if (a->Has("scrape")) {
+    cfg.source_kind = "scrape";
+    cfg.scrape.targets = a->GetAll("scrape");
+  }
+  if (a->Has("scrape-provider")) cfg.scrape.provider = a->Get("scrape-provider");
   if (cfg.models_dir.empty()) cfg.models_dir = BundledDir("models");
   if (cfg.queries_dir.empty()) cfg.queries_dir = BundledDir("queries");
 
@@ -161,8 +172,36 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
     source = std::move(*s);
     opt.source_kind = "prometheus";
   }
-  // Without Prometheus there is no source yet (the embedded scraper is not wired in): the
-  // server then answers query-form judgements per the no-data policy.
+  // The embedded default: scrape the ingress's exposition pages ourselves. With no target the
+  // source simply has no data, and query-form judgements answer per the no-data policy.
+  std::unique_ptr<sources::ScrapeStore> scrape_store;
+  std::vector<std::unique_ptr<sources::Scraper>> scrapers;
+  if (cfg.source_kind == "scrape") {
+    const std::string provider_name =
+        cfg.scrape.provider == "nginx-ingress" ? "nginx" : cfg.scrape.provider;
+    auto provider = sources::ParseIngressProvider(provider_name);
+    if (!provider) return bad(provider.error().WithContext("scrape provider"));
+    sources::ScrapeStoreOptions so;
+    so.retention_ms = cfg.scrape.retention_ms;
+    so.scrape_interval_ms = cfg.scrape.interval_ms;
+    auto st = sources::ScrapeStore::Create(so);
+    if (!st) return bad(st.error().WithContext("scrape store"));
+    scrape_store = std::move(*st);
+    sources::ScrapeSourceOptions sso;
+    sso.provider = *provider;
+    for (const auto& url : cfg.scrape.targets) {
+      sources::ScraperOptions o;
+      o.url = url;
+      o.interval_ms = cfg.scrape.interval_ms;
+      o.timeout_ms = std::min<int64_t>(3000, cfg.scrape.interval_ms);
+      auto sc = sources::Scraper::Create(o, *scrape_store);
+      if (!sc) return bad(sc.error().WithContext("scrape target " + url));
+      sso.scrapers.push_back(sc->get());
+      scrapers.push_back(std::move(*sc));
+    }
+    source = sources::NewScrapeSource(*scrape_store, std::move(sso));
+    opt.source_kind = "scrape";
+  }
   opt.source = source.get();
 
   // Signals go to a watcher thread (blocked everywhere else, inherited by every thread
@@ -183,6 +222,12 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   }
   opt.history = history->get();
 
+  for (auto& sc : scrapers) {
+    if (Status started = sc->Start(); !started) {
+      err << prefix << started.error().message << "\n";
+      return kExitFailure;
+    }
+  }
   auto srv = server::Server::Create(std::move(opt));
   if (!srv) {
     err << prefix << srv.error().message << "\n";
@@ -203,6 +248,7 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   done = true;
   watcher.join();
   srv->reset();  // joins the worker threads after their in-flight requests
+  for (auto& sc : scrapers) sc->Stop();
   history->reset();
   if (!st) {
     err << prefix << st.error().message << "\n";

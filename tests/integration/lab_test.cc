@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -668,6 +670,98 @@ TEST(ProcessTest, StartFailuresAndExitStatusesAreReported) {
   auto st = (*quiet)->Wait(seconds(5));
   ASSERT_TRUE(st);
   EXPECT_EQ(*st, 3);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (d) `augur serve` with its embedded default source: it scrapes HAProxy's exporter itself and
+// judges from those samples, no Prometheus anywhere.
+
+namespace scrape_serve {
+
+// Starts `augur serve` scraping the lab's exporter every second and waits for /healthz.
+std::unique_ptr<Process> StartScrapingDaemon(Lab& lab, int* port) {
+  auto p = FreeLoopbackPort();
+  EXPECT_TRUE(p);
+  *port = *p;
+  const std::string dir = lab.dir();
+  std::ofstream(dir + "/augur.yaml")
+      << "apiVersion: augur.dev/v1\nkind: ServerConfig\nspec:\n"
+      << "  source:\n    kind: scrape\n    scrape:\n"
+      << "      provider: haproxy\n      interval: 1s\n"
+      << "      targets: [\"http://127.0.0.1:" << lab.exporter_port() << "/metrics\"]\n";
+  std::filesystem::create_directories(dir + "/models");
+  std::ofstream(dir + "/models/success.yaml") << R"(apiVersion: augur.dev/v1
+kind: AnalysisModel
+metadata: {name: success}
+spec:
+  mode: augur
+  metrics:
+    - name: success-rate
+      query: success_rate
+      direction: decrease
+      critical: true
+      thresholdRange: {min: 0.98}
+      minSamples: 3
+)";
+  auto proc = Process::Start(Argv({AUGUR_BINARY, "serve", "--config", dir + "/augur.yaml",
+                                   "--listen", "127.0.0.1:" + std::to_string(*port), "--models",
+                                   dir + "/models", "--storage", dir + "/augur.db"}));
+  EXPECT_TRUE(proc) << (proc ? "" : proc.error().message);
+  if (!proc) return nullptr;
+  for (int i = 0; i < 200; ++i) {
+    if (auto r = HttpCall(*port, "GET", "/healthz"); r && r->status == 200) break;
+    std::this_thread::sleep_for(milliseconds(25));
+  }
+  return std::move(*proc);
+}
+
+}  // namespace scrape_serve
+
+TEST(LabScrapeTest, ServeJudgesFromTheEmbeddedScraper) {
+  LabOptions o;
+  o.canary.error_rate = 0.2;
+  auto lab_or = Lab::Start(o);
+  ASSERT_TRUE(lab_or) << lab_or.error().message;
+  Lab& lab = **lab_or;
+  int port = 0;
+  auto daemon = scrape_serve::StartScrapingDaemon(lab, &port);
+  ASSERT_TRUE(daemon);
+
+  // Steady load for 8 s, so the 1 s scrapes see rates over several windows.
+  LoadOptions load;
+  load.duration = seconds(8);
+  load.threads = 2;
+  const LoadResult r = lab.SendLoad(load);
+  ASSERT_EQ(r.failed, 0) << r.first_error;
+  ASSERT_GT(r.count(500), 0);
+
+  const std::string req =
+      R"({"model":"success","vars":{"namespace":"lab","interval":"4s"},"interval":"6s","step":"1s"})";
+  auto bad = HttpCall(port, "POST", "/v1/argo", req, seconds(15));
+  ASSERT_TRUE(bad) << bad.error().message;
+  ASSERT_EQ(bad->status, 200) << bad->body;
+  const auto judged = nlohmann::json::parse(bad->body);
+  EXPECT_EQ(judged.at("verdict"), "fail") << bad->body;
+  // The source named in the answer is the scraper's, with the canary's 80 % success visible.
+  EXPECT_NE(bad->body.find("embedded scraper"), std::string::npos) << bad->body;
+
+  // The same daemon passes the canary once it is healthy again (new scrapes, fresh window).
+  ASSERT_TRUE(lab.canary().Configure(R"({"error_rate":0})"));
+  std::this_thread::sleep_for(seconds(2));  // let the 4 s rate window leave the errors behind
+  const LoadResult r2 = lab.SendLoad(load);
+  ASSERT_EQ(r2.count(500), 0);
+  auto good = HttpCall(port, "POST", "/v1/argo",
+                       R"({"model":"success","vars":{"namespace":"lab","interval":"2s"},)"
+                       R"("interval":"3s","step":"1s"})",
+                       seconds(15));
+  ASSERT_TRUE(good) << good.error().message;
+  EXPECT_EQ(nlohmann::json::parse(good->body).at("verdict"), "pass") << good->body;
+
+  auto ready = HttpCall(port, "GET", "/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200) << ready->body;
+  EXPECT_NE(ready->body.find("scrape"), std::string::npos) << ready->body;
+  daemon->Stop();
 }
 
 }  // namespace
