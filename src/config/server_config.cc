@@ -140,6 +140,16 @@ ServerConfig Parse(const YAML::Node& root) {
         c.scrape.retention_ms = DurationField(sc["retention"], path + ".retention");
       }
     }
+    // Flagger gives a webhook 10 s and retries on a timeout without reading the answer, so
+    // every attempt to reach Prometheus together must end well inside it (the judge itself
+    // takes milliseconds): a slow Prometheus then yields the no-data answer in time.
+    if (const int64_t worst = c.prometheus.timeout_ms * (c.prometheus.retries + 1);
+        worst > kFetchBudgetMs) {
+      sy::Fail("spec.source.prometheus.timeout",
+               "timeout x (retries + 1) = " + std::to_string(worst) + " ms exceeds the " +
+                   std::to_string(kFetchBudgetMs) +
+                   " ms fetch budget that keeps answers inside Flagger's 10 s webhook timeout");
+    }
     if (c.source_kind == "prometheus" && c.prometheus.url.empty()) {
       sy::Fail("spec.source.prometheus.url", "required when spec.source.kind is prometheus");
     }

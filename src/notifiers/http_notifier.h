@@ -33,8 +33,8 @@ std::unique_ptr<Notifier> NewHttpNotifier(HttpTarget target);
 // Drops (returns OK for) messages below `min`; passes the rest to `inner`.
 std::unique_ptr<Notifier> WithMinSeverity(std::unique_ptr<Notifier> inner, Severity min);
 
-// The content of a secret file without surrounding whitespace. Errors (kInvalidArgument for an
-// empty file, kUnavailable for an unreadable one) start with "<key>: ".
+// The content of a secret file without surrounding whitespace. Errors (kInvalidArgument, for an
+// unreadable or empty file) start with "<key>: " and never quote the content.
 Result<std::string> ReadSecretFile(const std::string& key, const std::string& path);
 
 }  // namespace augur::notifiers::internal

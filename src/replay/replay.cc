@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "augur/core/time.h"
 #include "augur/rollout/state_machine.h"
 #include "replay/recording_router.h"
 

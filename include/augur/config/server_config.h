@@ -22,6 +22,10 @@ struct PrometheusSourceConfig {
   int retries = 1;
 };
 
+// Upper bound on timeout x (retries + 1) for Prometheus fetches: with the judge's own
+// milliseconds, an answer always leaves inside Flagger's 10 s webhook timeout.
+inline constexpr int64_t kFetchBudgetMs = 8000;
+
 struct ScrapeSourceConfig {
   std::string provider = "haproxy";  // haproxy | nginx-ingress | envoy
   std::vector<std::string> targets;  // exposition URLs

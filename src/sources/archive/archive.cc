@@ -4,6 +4,8 @@
 // The pairs are parsed here rather than through contracts::ParseMetricSetPairList because an
 // archive needs what that parser drops (the scopes that place a bare list in time) and must
 // report byte positions and file names, which the contracts parser does not know.
+#include "augur/sources/archive.h"
+
 #include <unistd.h>
 #include <zlib.h>
 
@@ -18,8 +20,6 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-
-#include "augur/sources/archive.h"
 
 namespace augur::sources {
 namespace {
@@ -125,7 +125,8 @@ Scope PairScope(const json& pj, const std::string& path) {
     }
   }
   if (!src->is_object()) Fail(at + " must be an object");
-  if (const json* v = Member(*src, "startTimeMillis")) s.start_ms = Int(*v, at + ".startTimeMillis");
+  if (const json* v = Member(*src, "startTimeMillis"))
+    s.start_ms = Int(*v, at + ".startTimeMillis");
   if (const json* v = Member(*src, "stepMillis")) s.step_ms = Int(*v, at + ".stepMillis");
   return s;
 }
@@ -176,9 +177,9 @@ void CheckGrid(const Release& r) {
     for (const auto* side : {&m.primary, &m.canary}) {
       if (side->size() != n) {
         Fail("metric " + Quote(m.name) + ": " + (side == &m.primary ? "control" : "experiment") +
-             " has " + std::to_string(side->size()) + " points, the grid has " +
-             std::to_string(n) + " (start " + std::to_string(r.start_ms) + ", end " +
-             std::to_string(r.end_ms) + ", step " + std::to_string(r.step_ms) + " ms)");
+             " has " + std::to_string(side->size()) + " points, the grid has " + std::to_string(n) +
+             " (start " + std::to_string(r.start_ms) + ", end " + std::to_string(r.end_ms) +
+             ", step " + std::to_string(r.step_ms) + " ms)");
       }
     }
   }
@@ -313,8 +314,8 @@ Result<std::string> Gunzip(std::string_view in, const std::string& origin) {
     }
     if (rc == Z_STREAM_END) {
       // gzip allows several members back to back (cat a.gz b.gz).
-      if (zs.avail_in > 0 && IsGzip(std::string_view(reinterpret_cast<char*>(zs.next_in),
-                                                     zs.avail_in))) {
+      if (zs.avail_in > 0 &&
+          IsGzip(std::string_view(reinterpret_cast<char*>(zs.next_in), zs.avail_in))) {
         inflateReset(&zs);
         continue;
       }
@@ -324,8 +325,7 @@ Result<std::string> Gunzip(std::string_view in, const std::string& origin) {
       const size_t consumed = in.size();
       inflateEnd(&zs);
       return BadData(origin + ": truncated gzip stream (ends after " + std::to_string(consumed) +
-                     " compressed bytes, " + std::to_string(out.size()) +
-                     " bytes decompressed)");
+                     " compressed bytes, " + std::to_string(out.size()) + " bytes decompressed)");
     }
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
       const std::string what = zs.msg != nullptr ? zs.msg : "error " + std::to_string(rc);
@@ -419,12 +419,12 @@ std::string EncodeArchive(const Release& r) {
     for (const auto& [k, v] : m.tags) tags[k] = v;
     // Kayenta's own scope fields, so Kayenta (and a bare-list reader) can place the series.
     ojson scope = {{"startTimeMillis", r.start_ms}, {"stepMillis", r.step_ms}};
-    pairs.push_back({{"name", m.name},
-                     {"id", m.name},
-                     {"tags", tags},
-                     {"values", {{"control", SeriesJson(m.primary)},
-                                 {"experiment", SeriesJson(m.canary)}}},
-                     {"scopes", {{"control", scope}, {"experiment", scope}}}});
+    pairs.push_back(
+        {{"name", m.name},
+         {"id", m.name},
+         {"tags", tags},
+         {"values", {{"control", SeriesJson(m.primary)}, {"experiment", SeriesJson(m.canary)}}},
+         {"scopes", {{"control", scope}, {"experiment", scope}}}});
   }
   ojson doc = {{"apiVersion", kApiVersion},
                {"kind", kKind},

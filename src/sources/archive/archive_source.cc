@@ -1,5 +1,6 @@
 // The MetricSource over one recorded release: replay fetches from it exactly as the live
 // analysis fetches from Prometheus, asking only for the window up to the simulated now.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -41,7 +42,8 @@ class ArchiveSource final : public MetricSource {
     }
     const int64_t k = req.step_ms == 0 ? 1 : req.step_ms / step;
     // The grid slots inside [start, end]: first slot >= start, last slot <= end.
-    const int64_t n = static_cast<int64_t>(m->primary.size());
+    // A Release built in memory skipped ParseArchive's grid check: never read past either side.
+    const int64_t n = static_cast<int64_t>(std::min(m->primary.size(), m->canary.size()));
     int64_t first = req.start_ms <= r_.start_ms ? 0 : CeilDiv(req.start_ms - r_.start_ms, step);
     int64_t last = req.end_ms < r_.start_ms ? -1 : (req.end_ms - r_.start_ms) / step;
     last = std::min(last, n - 1);
