@@ -16,6 +16,8 @@ const char* ErrorCodeName(ErrorCode code) {
       return "bad_data";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
     case ErrorCode::kInternal:
       return "internal";
   }

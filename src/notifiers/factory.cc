@@ -63,16 +63,17 @@ Error UnknownKey(const std::string& key, const std::set<std::string>& known, boo
 
 // Go-style duration as Flagger's specs write them: "500ms", "5s", "1.5s", "2m".
 Result<int64_t> ParseDurationMs(const std::string& key, const std::string& text) {
-  const Error bad = InvalidArgument(key + ": want a duration like 5s, 500ms or 1m (got '" +
-                                    text + "')");
+  const Error bad =
+      InvalidArgument(key + ": want a duration like 5s, 500ms or 1m (got '" + text + "')");
   size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
     ++i;
   const std::string number = text.substr(0, i), unit = text.substr(i);
-  if (number.empty() || number == "." || std::count(number.begin(), number.end(), '.') > 1) {
+  if (number.empty() || number == "." || number.size() > 12 ||
+      std::count(number.begin(), number.end(), '.') > 1) {
     return bad;
   }
-  const double value = std::stod(number);  // cannot throw: digits and one dot, one digit at least
+  const double value = std::stod(number);  // cannot throw: at most 12 digits and one dot
   double ms;
   if (unit == "ms") {
     ms = value;

@@ -97,8 +97,9 @@ class LogNotifier : public Notifier {
     while (done < out.size()) {
       const ssize_t n = ::write(STDERR_FILENO, out.data() + done, out.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Error{ErrorCode::kUnavailable, std::string("log: cannot write to stderr: ") +
-                                                            std::strerror(errno)};
+      if (n <= 0)
+        return Error{ErrorCode::kUnavailable,
+                     std::string("log: cannot write to stderr: ") + std::strerror(errno)};
       done += static_cast<size_t>(n);
     }
     return {};

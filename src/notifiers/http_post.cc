@@ -16,9 +16,8 @@ using Clock = std::chrono::steady_clock;
 Error UrlError(std::string what) { return InvalidArgument("url: " + std::move(what)); }
 
 bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return std::isdigit(c) != 0;
-  });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
 }
 
 std::string Lower(std::string_view s) {
@@ -78,9 +77,8 @@ Result<PostAnswer> Attempt(const ParsedUrl& url, const PostRequest& request,
   const bool ok = client->send(req, res, err);
   const auto elapsed = Clock::now() - start;
   if (too_slow) {
-    return Error{ErrorCode::kDeadlineExceeded,
-                 where + ": answer not complete within " + std::to_string(request.timeout_ms) +
-                     " ms"};
+    return Error{ErrorCode::kDeadlineExceeded, where + ": answer not complete within " +
+                                                   std::to_string(request.timeout_ms) + " ms"};
   }
   if (!ok && !(capped && res.status > 0)) {
     const std::string detail = httplib::to_string(err);
@@ -92,9 +90,8 @@ Result<PostAnswer> Attempt(const ParsedUrl& url, const PostRequest& request,
                                                      std::to_string(request.timeout_ms) + " ms (" +
                                                      detail + ")"};
     }
-    return Error{ErrorCode::kUnavailable,
-                 where + ": cannot reach " + url.host + ":" + std::to_string(url.port) + " (" +
-                     detail + ")"};
+    return Error{ErrorCode::kUnavailable, where + ": cannot reach " + url.host + ":" +
+                                              std::to_string(url.port) + " (" + detail + ")"};
   }
   out.status = res.status;
   return out;
@@ -163,8 +160,8 @@ Result<ParsedUrl> ParseHttpUrl(std::string_view url) {
       return UrlError("path contains a space or control character (percent-encode it)");
     }
   }
-  out.path_and_query = path.empty() ? "/" : std::string(path);
-  if (out.path_and_query.front() == '?') out.path_and_query.insert(0, "/");
+  if (path.empty() || path.front() == '?') out.path_and_query = "/";
+  out.path_and_query.append(path);
   return out;
 }
 

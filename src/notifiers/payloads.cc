@@ -141,7 +141,7 @@ std::string Rfc3339(int64_t time_ms) {
   const std::time_t t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
@@ -153,7 +153,9 @@ std::string SlackPayload(const Message& m, const ChatOptions& o) {
   if (!o.username.empty()) j["username"] = o.username;
   if (!o.icon_emoji.empty()) j["icon_emoji"] = o.icon_emoji;
   if (!o.icon_url.empty()) j["icon_url"] = o.icon_url;
-  j["text"] = "*" + SlackEscape(m.rollout) + "* → *" + SlackEscape(m.phase) + "*";
+  std::string headline = "*";
+  headline.append(SlackEscape(m.rollout)).append("* → *").append(SlackEscape(m.phase)).append("*");
+  j["text"] = std::move(headline);
   ordered_json att;
   att["color"] = SlackColor(m.severity);
   att["fallback"] = Headline(m) + ": " + m.text;
@@ -161,9 +163,8 @@ std::string SlackPayload(const Message& m, const ChatOptions& o) {
   ordered_json fields = ordered_json::array();
   for (const auto& [k, v] : m.fields) {
     // Short fields sit two per row; long values need the full width to stay readable.
-    fields.push_back({{"title", SlackEscape(k)},
-                      {"value", SlackEscape(v)},
-                      {"short", CountUtf8(v) <= 40}});
+    fields.push_back(
+        {{"title", SlackEscape(k)}, {"value", SlackEscape(v)}, {"short", CountUtf8(v) <= 40}});
   }
   att["fields"] = std::move(fields);
   att["footer"] = std::string("augur · ") + SeverityName(m.severity);
@@ -240,7 +241,8 @@ std::string LogLine(const Message& m) {
   ordered_json j;
   j["level"] = SeverityName(m.severity);
   j["msg"] = "notification";
-  for (auto& [k, v] : WebhookJson(m).items()) j[k] = v;
+  const ordered_json body = WebhookJson(m);  // named: items() must not outlive a temporary
+  for (const auto& [k, v] : body.items()) j[k] = v;
   return Dump(j);
 }
 

@@ -41,9 +41,9 @@ inline constexpr size_t kDiscordFooter = 2048;
 inline constexpr size_t kDiscordEmbedTotal = 6000;  // title+description+fields+footer
 
 // Colours by severity: Slack's named attachment colours and their hex values elsewhere.
-const char* SlackColor(Severity s);   // "good", "warning", "danger"
-const char* TeamsColor(Severity s);   // "0076D7", "FFA500", "FF0000" (Flagger: blue / red)
-uint32_t DiscordColor(Severity s);    // 0x2EB886, 0xDAA038, 0xA30200
+const char* SlackColor(Severity s);  // "good", "warning", "danger"
+const char* TeamsColor(Severity s);  // "0076D7", "FFA500", "FF0000" (Flagger: blue / red)
+uint32_t DiscordColor(Severity s);   // 0x2EB886, 0xDAA038, 0xA30200
 
 std::string SlackPayload(const Message& m, const ChatOptions& options);
 std::string TeamsPayload(const Message& m);

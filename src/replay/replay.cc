@@ -103,6 +103,8 @@ Result<ReleaseReplay> Run(const sources::Release& release, const sources::Metric
 
   ManualClock clock;
   clock.Set(release.start_ms);
+  // The router starts with all traffic on the primary; the machine sends only changes.
+  if (options.record_timeline) out.timeline.push_back({release.start_ms, 0});
   RecordingRouter router(&clock, options.record_timeline ? &out.timeline : nullptr);
   ApprovingWebhooks webhooks;
   judge::SequentialState seq_state;
@@ -150,7 +152,9 @@ Result<ReleaseReplay> Run(const sources::Release& release, const sources::Metric
       rec.metrics.reserve(j.results.size());
       for (const auto& r : j.results) rec.metrics.push_back({r.name, r.classification, r.reason});
     }
-    rollout::CheckResult result{rec.verdict, rec.reason};
+    rollout::CheckResult result;
+    result.verdict = rec.verdict;
+    result.reason = rec.reason;
     pending = std::move(rec);
     return result;
   };
@@ -247,8 +251,7 @@ const char* FinalVerdictName(FinalVerdict v) {
   return "inconclusive";
 }
 
-Result<ReleaseReplay> ReplayRelease(const sources::Release& release,
-                                    const ReplayOptions& options) {
+Result<ReleaseReplay> ReplayRelease(const sources::Release& release, const ReplayOptions& options) {
   std::set<std::string> have;
   for (const auto& m : release.metrics) have.insert(m.name);
   std::string missing;
@@ -258,10 +261,9 @@ Result<ReleaseReplay> ReplayRelease(const sources::Release& release,
   if (!missing.empty()) {
     std::string has;
     for (const auto& n : have) has += (has.empty() ? "" : ", ") + n;
-    return InvalidArgument(
-        (release.origin.empty() ? release.name : release.origin) + ": model '" +
-        options.model.name + "' needs metric(s) the archive does not have: " + missing +
-        " (archive has: " + (has.empty() ? "none" : has) + ")");
+    return InvalidArgument((release.origin.empty() ? release.name : release.origin) + ": model '" +
+                           options.model.name + "' needs metric(s) the archive does not have: " +
+                           missing + " (archive has: " + (has.empty() ? "none" : has) + ")");
   }
   auto source = sources::NewArchiveSource(release);
   return Run(release, *source, options, /*queries_are_names=*/true);

@@ -31,8 +31,8 @@ Result<int> ParseInt(const std::string& key, const std::string& v, int lo, int h
   const char* end = v.data() + v.size();
   auto [p, ec] = std::from_chars(v.data(), end, i);
   if (ec != std::errc() || p != end || i < lo || i > hi) {
-    return InvalidArgument(key + ": '" + v + "' is not an integer in " + std::to_string(lo) +
-                           ".." + std::to_string(hi));
+    return InvalidArgument(key + ": '" + v + "' is not an integer in " + std::to_string(lo) + ".." +
+                           std::to_string(hi));
   }
   return i;
 }

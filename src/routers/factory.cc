@@ -17,9 +17,12 @@ struct Kind {
 
 // Sorted by name; RouterKinds() relies on it.
 constexpr Kind kKinds[] = {
-    {"gateway-api", internal::NewGatewayApiRouter}, {"haproxy", internal::NewHaproxyRouter},
-    {"istio", internal::NewIstioRouter},           {"nginx", internal::NewNginxRouter},
-    {"recording", internal::NewRecordingRouter},   {"smi", internal::NewSmiRouter},
+    {"gateway-api", internal::NewGatewayApiRouter},
+    {"haproxy", internal::NewHaproxyRouter},
+    {"istio", internal::NewIstioRouter},
+    {"nginx", internal::NewNginxRouter},
+    {"recording", internal::NewRecordingRouter},
+    {"smi", internal::NewSmiRouter},
 };
 
 }  // namespace

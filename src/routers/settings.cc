@@ -109,6 +109,12 @@ Status ValidateWeights(const Weights& w, const std::string& kind) {
 }
 
 Result<Weights> WeightsFromShares(long primary, long canary, const std::string& where) {
+  // The bound keeps the arithmetic below far from overflow; no real weight comes near it.
+  constexpr long kMax = 1'000'000'000;
+  if (primary > kMax || canary > kMax) {
+    return BadData(where + ": weights primary " + std::to_string(primary) + " / canary " +
+                   std::to_string(canary) + " are out of range");
+  }
   if (primary < 0 || canary < 0 || primary + canary == 0) {
     return BadData(where + ": weights primary " + std::to_string(primary) + " / canary " +
                    std::to_string(canary) + " send traffic nowhere");

@@ -73,6 +73,8 @@ HttpError FromError(const Error& e) {
       return {503, "unavailable", e.message};
     case ErrorCode::kDeadlineExceeded:
       return {504, "deadline_exceeded", e.message};
+    case ErrorCode::kPermissionDenied:  // a backend refused Augur's credentials: not the caller's
+      return {502, "permission_denied", e.message};
     case ErrorCode::kInternal:
       return {500, "internal", e.message};
   }

@@ -23,6 +23,7 @@ enum class ErrorCode {
   kDeadlineExceeded,  // an external part was too slow
   kBadData,           // an external part answered something unparseable
   kConflict,          // the request conflicts with current state
+  kPermissionDenied,  // an external part refused our credentials (HTTP 401/403)
   kInternal,          // a bug in Augur
 };
 

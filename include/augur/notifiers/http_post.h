@@ -38,8 +38,8 @@ struct PostRequest {
   std::map<std::string, std::string> headers;  // extra headers; may override Content-Type
   int64_t timeout_ms = 10000;                  // per attempt; must be > 0
   int retries = 0;                             // extra attempts after the first, 0..10
-  int64_t backoff_ms = 200;   // delay before the first retry, doubled each time, at most 2 s
-  bool verify_tls = true;     // false skips certificate checks (Flagger's disableTLS)
+  int64_t backoff_ms = 200;  // delay before the first retry, doubled each time, at most 2 s
+  bool verify_tls = true;    // false skips certificate checks (Flagger's disableTLS)
 };
 
 struct PostAnswer {

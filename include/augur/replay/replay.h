@@ -74,12 +74,12 @@ struct MetricOutcome {
 
 // One analysis check as the state machine asked for it.
 struct CheckRecord {
-  int64_t time_ms = 0;                               // the simulated now
-  int64_t window_start_ms = 0, window_end_ms = 0;    // what the judge was shown
+  int64_t time_ms = 0;                                  // the simulated now
+  int64_t window_start_ms = 0, window_end_ms = 0;       // what the judge was shown
   rollout::Phase phase = rollout::Phase::kProgressing;  // before the check
-  int canary_weight = 0;                             // traffic share the window was judged at
+  int canary_weight = 0;                                // traffic share the window was judged at
   rollout::CheckVerdict verdict = rollout::CheckVerdict::kInconclusive;  // what the machine got
-  judge::Outcome outcome = judge::Outcome::kInconclusive;  // the judge's own outcome
+  judge::Outcome outcome = judge::Outcome::kInconclusive;                // the judge's own outcome
   double score = 0;
   std::string reason;  // the judgement's reason, or the analysis error
   std::vector<MetricOutcome> metrics;
@@ -100,7 +100,7 @@ struct ReleaseReplay {
   std::string origin;   // the file it came from
   sources::ReleaseLabel label;
   int64_t start_ms = 0, end_ms = 0, step_ms = 0;
-  std::string model;       // model name judged with
+  std::string model;  // model name judged with
   judge::Mode mode = judge::Mode::kAugur;
   std::string judge_name;  // from the first judgement ("augur-v1", "NetflixACAJudge-v1.0")
   FinalVerdict final_verdict = FinalVerdict::kInconclusive;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "augur/core/result.h"
 #include "augur/rollout/canary_spec.h"
@@ -93,9 +94,17 @@ class Notifier {
 enum class CheckVerdict { kPass, kFail, kInconclusive };
 const char* CheckVerdictName(CheckVerdict v);  // "pass", "fail", "inconclusive"
 
+// One metric's part in a check, for status displays ("success-rate", "pass", "0.998 >= 0.99").
+struct CheckMetric {
+  std::string name;
+  std::string verdict;  // "pass", "fail", "inconclusive"
+  std::string detail;   // the numbers behind it
+};
+
 struct CheckResult {
   CheckVerdict verdict = CheckVerdict::kInconclusive;
   std::string reason;
+  std::vector<CheckMetric> metrics;  // optional detail; the machine reads only verdict/reason
 };
 
 // Valid only during the call.

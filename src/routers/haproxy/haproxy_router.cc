@@ -39,8 +39,7 @@ Error Refusal(const std::string& command, const std::string& answer) {
 
 class HaproxyRouter : public TrafficRouter {
  public:
-  HaproxyRouter(RuntimeClient client, std::string backend, std::string primary,
-                std::string canary)
+  HaproxyRouter(RuntimeClient client, std::string backend, std::string primary, std::string canary)
       : client_(std::move(client)),
         backend_(std::move(backend)),
         primary_(std::move(primary)),
@@ -71,8 +70,7 @@ class HaproxyRouter : public TrafficRouter {
     if (!c) return c.error();
     // Weights set by Augur sum to 100 and convert exactly; others (e.g. from the config
     // file) are rounded to the nearest percent.
-    return WeightsFromShares(*p, *c,
-                             "haproxy: " + backend_ + "/" + primary_ + " and " + canary_);
+    return WeightsFromShares(*p, *c, "haproxy: " + backend_ + "/" + primary_ + " and " + canary_);
   }
 
  private:
@@ -118,17 +116,19 @@ Result<std::unique_ptr<TrafficRouter>> NewHaproxyRouter(const RouterConfig& conf
   auto timeout = s.Int("timeout", 2000, 1, 600000);
   if (auto st = s.RejectUnknown(); !st) return st.error();
   if (address.empty() == socket.empty()) {
-    return s.Invalid("address", "exactly one of address (host:port) and socket (unix path) "
-                                "is required" +
-                                    std::string(address.empty() ? "" : ", both were given"));
+    return s.Invalid("address",
+                     "exactly one of address (host:port) and socket (unix path) "
+                     "is required" +
+                         std::string(address.empty() ? "" : ", both were given"));
   }
   if (!backend) return backend.error();
   if (!timeout) return timeout.error();
   if (primary == canary) {
     return s.Invalid("canaryServer", "must differ from primaryServer, both are '" + canary + "'");
   }
-  for (const auto& [key, value] : {std::pair{"backend", *backend}, std::pair{"primaryServer", primary},
-                                   std::pair{"canaryServer", canary}}) {
+  for (const auto& [key, value] :
+       {std::pair{"backend", *backend}, std::pair{"primaryServer", primary},
+        std::pair{"canaryServer", canary}}) {
     // The runtime API splits commands on ';' and words on spaces: such a name would inject
     // another command.
     if (value.find_first_of(" \t\r\n;/") != std::string::npos) {

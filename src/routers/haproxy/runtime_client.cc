@@ -58,8 +58,8 @@ Result<RuntimeClient> RuntimeClient::Create(const std::string& address,
   if (!unix_path.empty()) {
     if (unix_path.size() >= sizeof(sockaddr_un{}.sun_path)) {
       return InvalidArgument(field + ".socket: path longer than " +
-                             std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
-                             " bytes: '" + unix_path + "'");
+                             std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) + " bytes: '" +
+                             unix_path + "'");
     }
     c.unix_path_ = unix_path;
     return c;
@@ -92,8 +92,8 @@ Result<std::string> RuntimeClient::Command(const std::string& command) const {
     return Error{ErrorCode::kUnavailable, where + ": " + what + ": " + std::strerror(errno)};
   };
   auto too_slow = [&](const std::string& what) {
-    return Error{ErrorCode::kDeadlineExceeded, where + ": " + what + " took over " +
-                                                   std::to_string(timeout_ms_) + " ms"};
+    return Error{ErrorCode::kDeadlineExceeded,
+                 where + ": " + what + " took over " + std::to_string(timeout_ms_) + " ms"};
   };
 
   sockaddr_storage addr{};

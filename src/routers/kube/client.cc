@@ -69,8 +69,10 @@ Status ValidateName(internal::Settings& s, const std::string& key, const std::st
     return s.Invalid(key, "required (the rollout has no name to derive it from)");
   }
   if (value.size() > 253 || !std::regex_match(value, kName)) {
-    return s.Invalid(key, "not a valid Kubernetes name (lower-case letters, digits, '-' and '.'), "
-                          "got '" + value + "'");
+    return s.Invalid(key,
+                     "not a valid Kubernetes name (lower-case letters, digits, '-' and '.'), "
+                     "got '" +
+                         value + "'");
   }
   return {};
 }
@@ -138,7 +140,8 @@ Result<Client::Answer> Client::Send(const std::string& method, const Resource& r
   httplib::Response res;
   httplib::Error err = httplib::Error::Success;
   const bool ok = client.send(req, res, err);
-  if (too_big) return BadData(where + ": answer exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
+  if (too_big)
+    return BadData(where + ": answer exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
   const bool slow = too_slow || err == httplib::Error::ConnectionTimeout ||
                     (err == httplib::Error::Read && Clock::now() - start >= budget * 9 / 10);
   if (slow) {

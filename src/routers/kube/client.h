@@ -9,9 +9,8 @@
 // Thread-safety: immutable after Create; calls may run on several threads.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -23,9 +22,9 @@ namespace augur::routers::kube {
 using nlohmann::json;
 
 struct ClientOptions {
-  std::string scheme_host_port;  // "https://kubernetes.default.svc"
-  std::string path_prefix;       // "" or e.g. "/k8s" when the API sits under a path
-  std::string token_file;        // "" = no Authorization header
+  std::string scheme_host_port;      // "https://kubernetes.default.svc"
+  std::string path_prefix;           // "" or e.g. "/k8s" when the API sits under a path
+  std::string token_file;            // "" = no Authorization header
   bool token_file_required = false;  // set explicitly: a missing file is an error
   std::string ca_file;
   bool insecure_skip_tls_verify = false;

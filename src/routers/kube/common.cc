@@ -20,8 +20,8 @@ Result<Target> ParseTarget(internal::Settings& s, Resource resource, const std::
     if (auto st = ValidateName(s, primary_key, t.primary); !st) return st.error();
     if (auto st = ValidateName(s, canary_key, t.canary); !st) return st.error();
     if (t.primary == t.canary) {
-      return s.Invalid(canary_key, "must differ from " + primary_key + ", both are '" +
-                                       t.canary + "'");
+      return s.Invalid(canary_key,
+                       "must differ from " + primary_key + ", both are '" + t.canary + "'");
     }
   }
   t.resource = std::move(resource);

@@ -60,8 +60,8 @@ class GatewayApiRouter : public TrafficRouter {
       if (p == nullptr || c == nullptr) continue;
       const long wp = kube::IntAt(*p, "weight", 1), wc = kube::IntAt(*c, "weight", 1);
       if (wp < 0 || wc < 0) {
-        return BadData(t_.resource.Describe() + ": backendRef weight is not an integer: " +
-                       rule.dump());
+        return BadData(t_.resource.Describe() +
+                       ": backendRef weight is not an integer: " + rule.dump());
       }
       return WeightsFromShares(wp, wc, t_.resource.Describe());
     }
@@ -98,8 +98,8 @@ Result<std::unique_ptr<TrafficRouter>> NewGatewayApiRouter(const RouterConfig& c
   auto t = kube::ParseTarget(
       s, {"HTTPRoute", "/apis/gateway.networking.k8s.io/v1", "httproutes", "", ""}, "httpRoute",
       config.name, "primaryService", "canaryService");
-  if (auto st = s.RejectUnknown(); !st) return st.error();
   if (!t) return t.error();
+  if (auto st = s.RejectUnknown(); !st) return st.error();
   return std::unique_ptr<TrafficRouter>(std::make_unique<GatewayApiRouter>(std::move(*t)));
 }
 

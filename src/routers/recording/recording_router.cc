@@ -1,7 +1,6 @@
-#include "augur/routers/recording.h"
-
 #include <memory>
 
+#include "augur/routers/recording.h"
 #include "routers/providers.h"
 #include "routers/settings.h"
 

@@ -371,6 +371,9 @@ Result<Release> ParseArchive(std::string_view text, const std::string& origin) {
       what = what.substr(at + 2);
     }
     return BadData(origin + ": invalid JSON at byte " + std::to_string(e.byte) + ": " + what);
+  } catch (const json::exception& e) {
+    // e.g. a number beyond double's range ("1e999"): nlohmann refuses it while parsing.
+    return BadData(origin + ": invalid JSON: " + e.what());
   }
   try {
     Release r;

@@ -1,2 +1,0 @@
-// Placeholder so the part links before its first source lands; removed with it.
-namespace augur { int notifiers_placeholder = 0; }
