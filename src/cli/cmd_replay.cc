@@ -94,9 +94,9 @@ class ModelResolver {
     if (it == bundled_->end()) {
       std::string known;
       for (const auto& [k, v] : *bundled_) known += (known.empty() ? "" : ", ") + k;
-      return Error{ErrorCode::kNotFound, "model '" + name_or_path +
-                                             "' is neither a file nor a bundled model (" + known +
-                                             ")"};
+      return Error{
+          ErrorCode::kNotFound,
+          "model '" + name_or_path + "' is neither a file nor a bundled model (" + known + ")"};
     }
     cache_.emplace(name_or_path, it->second);
     return it->second;
@@ -121,8 +121,8 @@ class Progress {
     if (bar_) {
       const int width = 30;
       const int filled = static_cast<int>(width * done / std::max<size_t>(total, 1));
-      err_ << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] "
-           << done << "/" << total << " " << what_ << (done == total ? "\n" : "") << std::flush;
+      err_ << "\r[" << std::string(filled, '#') << std::string(width - filled, '.') << "] " << done
+           << "/" << total << " " << what_ << (done == total ? "\n" : "") << std::flush;
       return;
     }
     const size_t tenth = std::max<size_t>(total / 10, 1);
@@ -333,8 +333,8 @@ int RunReplay(const std::vector<std::string>& args, std::istream&, std::ostream&
 
   const size_t n = inputs.size();
   const size_t total = n * settings.size();
-  std::vector<Result<replay::ReleaseReplay>> results(
-      total, Error{ErrorCode::kInternal, "not replayed"});
+  std::vector<Result<replay::ReleaseReplay>> results(total,
+                                                     Error{ErrorCode::kInternal, "not replayed"});
   Progress progress(err, progress_mode, settings.size() > 1 ? "replays" : "releases");
   replay::ParallelFor(
       total, static_cast<int>(*threads),

@@ -10,7 +10,8 @@
 namespace augur::replay {
 
 std::string ReplayJson(const ReleaseReplay& r) {
-  using nlohmann::json;
+  // Insertion order, so a line reads release, label, verdict, ... checks.
+  using json = nlohmann::ordered_json;
   json j;
   j["release"] = r.release;
   j["origin"] = r.origin;

@@ -3,6 +3,7 @@
 // folder reader's isolation of a corrupt file, and the MetricSource windows and steps.
 #include "augur/sources/archive.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -13,8 +14,10 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "augur/contracts/kayenta.h"
+#include "testing/process.h"
 
 namespace augur::sources {
 namespace {
@@ -566,6 +569,233 @@ TEST(ArchiveSource, SeveralTagSetsUnderOneNameAreBadData) {
   auto r = NewArchiveSource(g)->Fetch(Req(g.start_ms, g.end_ms, 0));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kBadData);
+}
+
+// ---------------------------------------------------------------------------------------------
+// augur record against a real Prometheus (Debian's prometheus, on a free loopback port). It
+// scrapes itself twice, as job "primary" and job "canary", so the two sides have real,
+// known series (up == 1) without a canary lab; the full HAProxy lab lives in
+// tests/integration/lab_test.cc.
+
+// A minimal HTTP/1.0 GET on 127.0.0.1 (this test binary does not link cpp-httplib).
+std::string HttpGet(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string reply;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+    const std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, n);
+    }
+  }
+  ::close(fd);
+  const size_t body = reply.find("\r\n\r\n");
+  return body == std::string::npos ? "" : reply.substr(body + 4);
+}
+
+// The value of an instant query's first sample, or NaN.
+double InstantValue(int port, const std::string& query_urlencoded) {
+  auto doc = nlohmann::json::parse(HttpGet(port, "/api/v1/query?query=" + query_urlencoded),
+                                   nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.contains("data")) return kNaN;
+  const auto& res = doc["data"]["result"];
+  if (!res.is_array() || res.empty()) return kNaN;
+  return std::stod(res[0]["value"][1].get<std::string>());
+}
+
+class RecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto port = augur::testing::FreeLoopbackPort();
+    ASSERT_TRUE(port) << port.error().message;
+    port_ = *port;
+    const std::string target = "127.0.0.1:" + std::to_string(port_);
+    std::ofstream(dir_.File("prometheus.yml"))
+        << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+           "scrape_configs:\n"
+           "  - {job_name: primary, static_configs: [{targets: ['"
+        << target
+        << "']}]}\n"
+           "  - {job_name: canary, static_configs: [{targets: ['"
+        << target << "']}]}\n";
+    fs::create_directories(dir_.path() / "queries");
+    std::ofstream(dir_.File("queries/selftest.yaml"))
+        << "apiVersion: augur.dev/v1\nkind: QueryTemplates\nmetadata: {name: selftest}\n"
+           "spec:\n"
+           "  variables:\n"
+           "    - {name: primary, default: primary}\n"
+           "    - {name: canary, default: canary}\n"
+           "  queries:\n"
+           "    up_value: 'up{job=\"{{side}}\"}'\n"
+           "    scraped: 'scrape_samples_scraped{job=\"{{side}}\"}'\n";
+    std::ofstream(dir_.File("model.yaml"))
+        << "apiVersion: augur.dev/v1\nkind: AnalysisModel\nmetadata: {name: selftest-model}\n"
+           "spec:\n"
+           "  metrics:\n"
+           "    - {name: up, query: up_value, direction: decrease}\n"
+           "    - {name: scraped, query: scraped}\n";
+    augur::testing::ProcessOptions p;
+    p.argv = {"prometheus", "--config.file=" + dir_.File("prometheus.yml"),
+              "--storage.tsdb.path=" + dir_.File("data"), "--web.listen-address=" + target,
+              "--log.level=warn"};
+    auto proc = augur::testing::Process::Start(p);
+    ASSERT_TRUE(proc) << proc.error().message;
+    prom_ = std::move(*proc);
+    // Ready once both jobs have at least 3 scraped samples (the first scrape comes a few
+    // seconds after start).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+    while (std::chrono::steady_clock::now() < deadline && prom_->Running()) {
+      const double n = InstantValue(port_, "min(count_over_time(up%5B1m%5D))");
+      const double jobs = InstantValue(port_, "count(up)");
+      if (n >= 3 && jobs == 2) {
+        ready_ = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling interval
+    }
+    ASSERT_TRUE(ready_) << "Prometheus not ready: " << prom_->Stderr();
+  }
+
+  // Runs the augur binary; returns its exit status, with stdout/stderr in out/err.
+  int Augur(const std::vector<std::string>& args, std::string* out, std::string* err) {
+    augur::testing::ProcessOptions p;
+    p.argv = {AUGUR_BINARY};
+    p.argv.insert(p.argv.end(), args.begin(), args.end());
+    auto proc = augur::testing::Process::Start(p);
+    EXPECT_TRUE(proc) << proc.error().message;
+    if (!proc) return -1000;
+    auto st = (*proc)->Wait(std::chrono::seconds(60));
+    EXPECT_TRUE(st) << st.error().message;
+    *out = (*proc)->Stdout();
+    *err = (*proc)->Stderr();
+    return st ? *st : -1000;
+  }
+
+  std::vector<std::string> BaseArgs(const std::string& out, int64_t start_s, int64_t end_s) {
+    return {"record",
+            "--prometheus",
+            "http://127.0.0.1:" + std::to_string(port_),
+            "--model",
+            dir_.File("model.yaml"),
+            "--provider",
+            "selftest",
+            "--queries",
+            dir_.File("queries"),
+            "--var",
+            "primary=primary",
+            "--start",
+            std::to_string(start_s),
+            "--end",
+            std::to_string(end_s),
+            "--step",
+            "1s",
+            "--out",
+            out};
+  }
+
+  TempDir dir_;
+  int port_ = 0;
+  bool ready_ = false;
+  std::unique_ptr<augur::testing::Process> prom_;
+};
+
+TEST_F(RecordTest, RecordsBothSidesOfEveryMetric) {
+  // A window that ends now: Prometheus holds >= 3 scrapes of each job, and its 5-minute
+  // lookback fills every 1 s step with the latest sample.
+  const int64_t end_s = ::time(nullptr);
+  const int64_t start_s = end_s - 2;
+  const std::string out_path = dir_.File("rec.json.gz");
+  std::vector<std::string> args = BaseArgs(out_path, start_s, end_s);
+  for (const char* extra : {"--label", "bad", "--regression-start", "", "--regression",
+                            "latency-shift", "--name", "release-42", "--gzip"}) {
+    args.push_back(extra);
+  }
+  args[args.size() - 6] = std::to_string(start_s + 1);  // --regression-start's value
+  std::string out, err;
+  ASSERT_EQ(Augur(args, &out, &err), 0) << err;
+  EXPECT_NE(out.find("recorded 2 metrics x 3 points"), std::string::npos) << out;
+
+  const std::string bytes = ReadBytes(out_path);
+  ASSERT_GE(bytes.size(), 2u);
+  EXPECT_EQ(static_cast<unsigned char>(bytes[0]), 0x1f);  // --gzip
+  auto r = ReadArchive(out_path);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->name, "release-42");
+  EXPECT_EQ(r->model, "selftest-model");
+  EXPECT_EQ(r->start_ms, start_s * 1000);
+  EXPECT_EQ(r->end_ms, end_s * 1000);
+  EXPECT_EQ(r->step_ms, 1000);
+  EXPECT_EQ(r->label.truth, "bad");
+  EXPECT_EQ(r->label.regression, "latency-shift");
+  EXPECT_EQ(r->label.regression_start_ms, (start_s + 1) * 1000);
+  EXPECT_EQ(r->vars.at("primary"), "primary");
+  ASSERT_EQ(r->metrics.size(), 2u);
+  EXPECT_EQ(r->metrics[0].name, "up");
+  ExpectSameSeries(r->metrics[0].primary, {1, 1, 1});
+  ExpectSameSeries(r->metrics[0].canary, {1, 1, 1});
+  EXPECT_EQ(r->metrics[1].name, "scraped");
+  for (const auto* side : {&r->metrics[1].primary, &r->metrics[1].canary}) {
+    for (double x : *side) EXPECT_GT(x, 10) << "Prometheus exposes more than 10 samples";
+  }
+
+  // The recorded archive replays through the archive source: same values per window.
+  auto src = NewArchiveSource(*r);
+  MetricRequest req;
+  req.query = "up";
+  req.start_ms = r->start_ms;
+  req.end_ms = r->end_ms;
+  auto s = src->Fetch(req);
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->timestamps_ms.size(), 3u);
+}
+
+TEST_F(RecordTest, PrometheusDownWritesNothing) {
+  auto free_port = augur::testing::FreeLoopbackPort();
+  ASSERT_TRUE(free_port);
+  const std::string out_path = dir_.File("down.json");
+  std::vector<std::string> args = BaseArgs(out_path, ::time(nullptr) - 60, ::time(nullptr));
+  args[2] = "http://127.0.0.1:" + std::to_string(*free_port);  // nothing listens there
+  std::string out, err;
+  EXPECT_EQ(Augur(args, &out, &err), 1);
+  EXPECT_NE(err.find("Prometheus at http://127.0.0.1:" + std::to_string(*free_port)),
+            std::string::npos)
+      << err;
+  EXPECT_FALSE(fs::exists(out_path));
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().filename().string().find("down.json"), std::string::npos) << e.path();
+  }
+}
+
+TEST_F(RecordTest, AFailingMetricWritesNothing) {
+  std::ofstream(dir_.File("model.yaml"), std::ios::app)
+      << "    - {name: missing, query: no_such_query}\n";
+  const std::string out_path = dir_.File("partial.json");
+  std::string out, err;
+  EXPECT_EQ(Augur(BaseArgs(out_path, ::time(nullptr) - 2, ::time(nullptr)), &out, &err), 2);
+  EXPECT_NE(err.find("metric 'missing'"), std::string::npos) << err;
+  EXPECT_NE(err.find("no_such_query"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out_path));
+}
+
+TEST_F(RecordTest, BadFlagsAreRefusedBeforeFetching) {
+  const std::string out_path = dir_.File("flags.json");
+  std::string out, err;
+  auto args = BaseArgs(out_path, ::time(nullptr) - 60, ::time(nullptr));
+  args.push_back("--label");
+  args.push_back("maybe");
+  EXPECT_EQ(Augur(args, &out, &err), 2);
+  EXPECT_NE(err.find("--label must be good or bad"), std::string::npos) << err;
+  args = BaseArgs(out_path, ::time(nullptr), ::time(nullptr) - 60);
+  EXPECT_EQ(Augur(args, &out, &err), 2);
+  EXPECT_NE(err.find("--end must be after --start"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(out_path));
 }
 
 }  // namespace

@@ -281,7 +281,7 @@ TEST_F(HaproxyRouterTest, SocketBelowLevelAdminIsRefused) {
   ASSERT_NE(router, nullptr);
   auto st = router->SetWeights({90, 10});
   ASSERT_FALSE(st);
-  EXPECT_EQ(st.error().code, ErrorCode::kBadData);
+  EXPECT_EQ(st.error().code, ErrorCode::kPermissionDenied);
   EXPECT_NE(st.error().message.find("ermission denied"), std::string::npos) << st.error().message;
   EXPECT_EQ(StateWeight("canary"), 0);
 }

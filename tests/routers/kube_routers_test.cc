@@ -392,11 +392,11 @@ TEST_F(KubeRoutersTest, HttpErrorsMapToCodes) {
     ErrorCode code;
     std::string expect;
   } cases[] = {
-      {401, "Unauthorized", ErrorCode::kBadData, "permission denied"},
+      {401, "Unauthorized", ErrorCode::kPermissionDenied, "permission denied"},
       {403,
        "httproutes.gateway.networking.k8s.io \"podinfo\" is forbidden: User "
        "\"system:serviceaccount:test:augur\" cannot patch resource",
-       ErrorCode::kBadData, "cannot patch resource"},
+       ErrorCode::kPermissionDenied, "cannot patch resource"},
       {404, "not found", ErrorCode::kNotFound, "HTTPRoute test/podinfo not found"},
       {500, "etcdserver: request timed out", ErrorCode::kUnavailable, "etcdserver"},
       {503, "unavailable", ErrorCode::kUnavailable, "HTTP 503"},

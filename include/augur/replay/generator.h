@@ -10,9 +10,10 @@
 //     probability low_traffic_probability a window of 10-25% of the release has 5-20% of the
 //     traffic on both sides. Requests per step are Poisson.
 //   - errors: zero-inflated counts. Per release an error fraction e0 = error_rate * LN(0, 0.5)
-//     (mean-one lognormal), per step e0 * exp(AR(1)) (mean one); a step is a structural zero
-//     with probability zero_inflation, otherwise Poisson(requests * e / (1 - zero_inflation)),
-//     so the expected error fraction is error_rate whatever the zero inflation.
+//     (mean-one lognormal), per step e0 * exp(AR(1)) (mean one; sd 0.3 shared by the sides, 0.1 per
+//     side); a step is a structural zero with probability zero_inflation (the same steps for both
+//     sides: errors come from shared causes), otherwise Poisson(requests * e / (1 -
+//     zero_inflation)), so the expected error fraction is error_rate whatever the zero inflation.
 //   - latency: a two-component lognormal mixture (fast: median U(20, 150) ms, sigma 0.35; slow:
 //     weight U(2, 6)%, median 4-10x the fast one, sigma 0.5), scaled by a shared and a per-side
 //     AR(1) log-noise. A quantile metric is the exact sample quantile of the step's requests:
@@ -22,7 +23,7 @@
 //   - success rate = 1 - errors / requests; request rate = requests / step; error rate =
 //     errors / requests; a generic gauge (CPU-like) = level * (0.3 + 0.7 traffic share) with
 //     AR(1) noise. A side with no requests in a step has NaN for the ratios and quantiles.
-// Bad releases regress on the canary from regression_start (drawn in 10-50% of the window):
+// Bad releases regress on the canary from regression_start (drawn in 5-30% of the window):
 //   latency-shift (both components' medians x U(1.15, 1.5)), tail-only (slow component only:
 //   weight x U(2, 3.5) and median x U(1.4, 2.2)), variance-increase (the per-step log-noise
 //   of latency x U(3, 5) and both sigmas x 1.3), error-burst (error fraction x U(6, 20) for
@@ -85,7 +86,7 @@ struct GeneratorOptions {
   int64_t duration_ms = 60 * 60000;
   int64_t step_ms = 60000;
   // Release i starts on day i after `first_day_ms` at a random minute of the day (UTC).
-  int64_t first_day_ms = 1767225600000;  // 2026-01-01T00:00:00Z
+  int64_t first_day_ms = 1767225600000;       // 2026-01-01T00:00:00Z
   std::string model = "http-golden-signals";  // written into each release
   std::string name_prefix = "gen";
   std::vector<GeneratedMetric> metrics = GoldenSignalMetrics();
@@ -113,6 +114,12 @@ Status ValidateGeneratorOptions(const GeneratorOptions& options);
 // is, except for which indices are bad (a seeded choice of round(count * bad_fraction)).
 Result<sources::Release> GenerateRelease(const GeneratorOptions& options, int index);
 Result<std::vector<sources::Release>> GenerateReleases(const GeneratorOptions& options);
+
+// The label plan of a set: per index, kNone (good) or the regression of a bad release. With
+// the overload below, a large set is generated one release at a time without re-planning.
+std::vector<Regression> PlanRegressions(const GeneratorOptions& options);
+Result<sources::Release> GenerateRelease(const GeneratorOptions& options, int index,
+                                         Regression kind);
 
 // Mixture helpers, public for tests: the CDF and inverse CDF of the two-component lognormal.
 struct LognormalMixture {

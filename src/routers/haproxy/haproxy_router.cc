@@ -34,6 +34,9 @@ Error Refusal(const std::string& command, const std::string& answer) {
   const std::string msg = "haproxy: '" + command + "': HAProxy answered '" + text + "'";
   if (text.rfind("No such", 0) == 0) return Error{ErrorCode::kNotFound, msg};
   // "Permission denied" comes from a socket below `level admin`; retrying will not help.
+  if (text.find("ermission denied") != std::string::npos) {
+    return Error{ErrorCode::kPermissionDenied, msg};
+  }
   return BadData(msg);
 }
 

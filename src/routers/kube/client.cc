@@ -162,8 +162,7 @@ Error Client::MapStatus(const std::string& method, const Resource& r, const Answ
   switch (a.status) {
     case 401:
     case 403:
-      // TODO(lead): ErrorCode::kPermissionDenied once core has it (router.h promises it).
-      return BadData("permission denied: " + what + ": " + why);
+      return Error{ErrorCode::kPermissionDenied, "permission denied: " + what + ": " + why};
     case 404:
       return Error{ErrorCode::kNotFound, r.Describe() + " not found (" + what + ")"};
     case 409:

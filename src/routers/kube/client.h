@@ -1,8 +1,7 @@
 // A small Kubernetes API client for the routers: GET an object and send a JSON merge patch,
 // with the service-account token re-read at each call (projected tokens rotate), bounded time
 // and body size, and HTTP answers mapped to Augur error codes:
-//   401/403 -> permission denied (kBadData until core gains kPermissionDenied; the message
-//              starts with "permission denied" and quotes the API server's message),
+//   401/403 -> kPermissionDenied quoting the API server's message,
 //   404 -> kNotFound naming the resource, 409 -> kConflict, 429/5xx/unreachable -> kUnavailable,
 //   timeout -> kDeadlineExceeded, other 4xx -> kBadData quoting the answer.
 //
