@@ -34,12 +34,16 @@ Result<Fetched> FetchAll(const judge::Model& model, const sources::MetricSource&
                              request.start_ms, request.end_ms,         request.step_ms};
     results[i] = source.Fetch(r);
   };
-  // The fetches wait on the network, not the CPU: one thread per metric keeps the analysis as
-  // slow as its slowest query instead of the sum of them.
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < n; ++i) threads.emplace_back(fetch, i);
-  if (n > 0) fetch(0);
-  for (auto& t : threads) t.join();
+  // Network fetches wait, not compute: one thread per metric keeps the analysis as slow as its
+  // slowest query instead of the sum of them. From memory, a thread costs more than the fetch.
+  if (source.InMemory() || n == 1) {
+    for (size_t i = 0; i < n; ++i) fetch(i);
+  } else {
+    std::vector<std::thread> threads;
+    for (size_t i = 1; i < n; ++i) threads.emplace_back(fetch, i);
+    if (n > 0) fetch(0);
+    for (auto& t : threads) t.join();
+  }
 
   Fetched out;
   for (size_t i = 0; i < n; ++i) {

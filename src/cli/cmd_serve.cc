@@ -9,13 +9,16 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <ostream>
 #include <sstream>
 #include <thread>
 
+#include "augur/app/rollouts.h"
 #include "augur/config/model_file.h"
 #include "augur/config/server_config.h"
 #include "augur/contracts/kayenta.h"
+#include "augur/core/time.h"
 #include "augur/server/server.h"
 #include "augur/sources/prometheus_source.h"
 #include "augur/sources/scrape.h"
@@ -23,6 +26,7 @@
 #include "augur/store/history_store.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/local_stack.h"
 
 namespace augur::cli {
 namespace {
@@ -36,25 +40,11 @@ const std::vector<FlagSpec> kServeFlags = {
     {"storage", "PATH", "SQLite history database (default ./augur.db)", ""},
     {"prometheus", "URL", "fetch metrics from this Prometheus instead of the embedded scraper", ""},
     {"scrape", "URL", "embedded scraper target (exposition page; repeatable)", ""},
+    {"min-interval", "DURATION",
+     "allow rollout analysis intervals down to this (default: Flagger's 10s floor)", ""},
     {"scrape-provider", "NAME",
      "what the scrape targets are: haproxy, haproxy-backend, nginx, envoy", ""},
 };
-
-// The bundled models/ and queries/: beside an installed binary, or in the source tree of a
-// build directory.
-std::string BundledDir(const std::string& what) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  std::vector<fs::path> candidates;
-  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "augur" / what);
-  candidates.push_back(fs::path(AUGUR_INSTALL_DATADIR) / what);
-  candidates.push_back(fs::path(AUGUR_SOURCE_DIR) / what);
-  for (const auto& c : candidates) {
-    if (fs::is_directory(c, ec)) return c.string();
-  }
-  return candidates.back().string();
-}
 
 Result<std::string> ReadSecret(const std::string& path) {
   std::ifstream in(path);
@@ -228,6 +218,39 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
       return kExitFailure;
     }
   }
+  // Standalone rollouts: persisted in the same database, resumed from it on start.
+  int64_t min_interval_ms = 0;
+  if (a->Has("min-interval")) {
+    auto mi = ParseDurationMs(a->Get("min-interval"));
+    if (!mi || *mi < 1000) return bad(InvalidArgument("--min-interval: a duration of at least 1s"));
+    min_interval_ms = *mi;
+  }
+  const std::map<std::string, judge::Model> rollout_models = opt.models;  // opt is moved below
+  app::RolloutEnvironment env;
+  env.source = source.get();
+  env.models = &rollout_models;
+  env.default_provider = opt.default_provider;
+  env.on_source_failure = opt.on_source_failure;
+  auto state_store = app::NewHistoryStateStore(history->get());
+  rollout::ManagerOptions mo;
+  mo.clock = &app::SystemClock();
+  mo.store = state_store.get();
+  mo.providers = app::MakeProviderFactory(env);
+  mo.min_interval_ms = min_interval_ms;
+  mo.on_event = [](const std::string& key, const rollout::Event& e) {
+    std::cerr << "{\"level\":\"" << rollout::SeverityName(e.severity)
+              << "\",\"event\":\"rollout\",\"rollout\":\"" << key << "\",\"phase\":\""
+              << rollout::PhaseName(e.state.phase) << "\",\"weight\":" << e.state.canary_weight
+              << ",\"failedChecks\":" << e.state.failed_checks << "}\n";
+  };
+  auto manager = rollout::Manager::Create(std::move(mo));
+  if (!manager) return bad(manager.error());
+  if (Status started = (*manager)->Start(); !started) {
+    err << prefix << started.error().message << "\n";
+    return kExitFailure;
+  }
+  opt.rollouts = manager->get();
+
   auto srv = server::Server::Create(std::move(opt));
   if (!srv) {
     err << prefix << srv.error().message << "\n";
@@ -247,7 +270,8 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   const Status st = (*srv)->Run();
   done = true;
   watcher.join();
-  srv->reset();  // joins the worker threads after their in-flight requests
+  srv->reset();        // joins the worker threads after their in-flight requests
+  (*manager)->Stop();  // finishes the ticks in flight, each persisted before its router call
   for (auto& sc : scrapers) sc->Stop();
   history->reset();
   if (!st) {

@@ -21,6 +21,11 @@ const std::vector<Command>& Commands() {
        "run the judge daemon: Flagger webhooks, Argo web provider, Kayenta remote judge, "
        "native API",
        &RunServe},
+      {"rollout", "start, watch and steer standalone rollouts (canary, A/B, blue/green)",
+       &RunRollout},
+      {"demo",
+       "a real rollout on this machine: demo services, HAProxy, a healthy and a faulty canary",
+       &RunDemo},
       {"record", "fetch a past release's primary and canary series into a replay archive",
        &RunRecord},
       {"generate", "generate labelled synthetic releases (seeded) for replay and benchmarks",

@@ -37,11 +37,15 @@ int RunServe(const std::vector<std::string>& args, std::istream& in, std::ostrea
 int RunStats(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
              std::ostream& err);
 
+int RunRollout(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+               std::ostream& err);
+int RunDemo(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+            std::ostream& err);
 int RunRecord(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
               std::ostream& err);
 int RunReplay(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
               std::ostream& err);
 int RunGenerate(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-              std::ostream& err);
+                std::ostream& err);
 
 }  // namespace augur::cli

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include "augur/core/time.h"
@@ -125,14 +126,21 @@ std::string YAxis(const Frame& f, bool percent = false) {
   return o.str();
 }
 
-// X axis in minutes from the release's start.
+// X axis in whole minutes (or hours) from the release's start, at most about six labels.
 std::string XAxis(const Frame& f, int64_t start_ms) {
   std::ostringstream o;
-  for (int i = 0; i <= 4; ++i) {
-    const double t = f.x0 + (f.x1 - f.x0) * i / 4;
-    o << "<text x='" << Num(f.X(t)) << "' y='" << f.height - 8
-      << "' class='ax' text-anchor='middle'>" << RelTime(static_cast<int64_t>(t) - start_ms)
-      << "</text>";
+  const double span = f.x1 - static_cast<double>(start_ms);
+  const double max_labels = std::max(2.0, (f.width - f.left - f.right) / 70);
+  double every = 60000;
+  for (double m : {1, 2, 5, 10, 15, 30, 60, 120, 240, 720, 1440}) {
+    every = m * 60000;
+    if (span / every <= std::min(6.0, max_labels)) break;
+  }
+  for (double t = 0; t <= span + 1; t += every) {
+    const double x = f.X(static_cast<double>(start_ms) + t);
+    const bool last = x > f.width - f.right - 20;
+    o << "<text x='" << Num(x) << "' y='" << f.height - 8 << "' class='ax' text-anchor='"
+      << (last ? "end" : "middle") << "'>" << RelTime(static_cast<int64_t>(t)) << "</text>";
   }
   return o.str();
 }
@@ -174,14 +182,20 @@ std::string Series(const Frame& f, int64_t start, int64_t step, const std::vecto
   return o.str();
 }
 
-// Markers for the release's regression start and the machine's decision.
-std::string Marks(const Frame& f, const ReleaseReplay& r) {
+// Markers for the release's regression start and the machine's decision; labels only where
+// there is room (the timeline), the legend explains them elsewhere.
+std::string Marks(const Frame& f, const ReleaseReplay& r, bool labels) {
   std::string o;
   if (r.label.regression_start_ms)
-    o += VLine(f, static_cast<double>(*r.label.regression_start_ms), "#7f7f7f", "regression", true);
+    o += VLine(f, static_cast<double>(*r.label.regression_start_ms), "#7f7f7f",
+               labels ? "regression" : "", true);
   if (r.decided_ms) {
-    o += VLine(f, static_cast<double>(*r.decided_ms), FinalColour(r.final_verdict),
-               r.final_verdict == FinalVerdict::kRolledBack ? "rollback" : "promote", false);
+    std::string decided;
+    if (labels) decided = r.final_verdict == FinalVerdict::kRolledBack ? "rollback" : "promote";
+    // Below the regression label, so the two never overprint when they are close.
+    Frame g = f;
+    g.top += 12;
+    o += VLine(g, static_cast<double>(*r.decided_ms), FinalColour(r.final_verdict), decided, false);
   }
   return o;
 }
@@ -209,7 +223,7 @@ std::string MetricPlot(const sources::ArchivedMetric& m, const sources::Release&
   o += XAxis(f, rel.start_ms);
   o += Series(f, rel.start_ms, rel.step_ms, m.primary, kPrimaryColour);
   o += Series(f, rel.start_ms, rel.step_ms, m.canary, kCanaryColour);
-  o += Marks(f, r);
+  o += Marks(f, r, false);
   o += "</svg>";
   return o;
 }
@@ -218,9 +232,14 @@ std::string MetricPlot(const sources::ArchivedMetric& m, const sources::Release&
 std::string TimelinePlot(const ReleaseReplay& r) {
   Frame f{1010, 170};
   f.x0 = static_cast<double>(r.start_ms);
-  int64_t end = std::max(r.end_ms, r.start_ms + 1);
-  for (const auto& w : r.timeline) end = std::max(end, w.time_ms);
-  f.x1 = static_cast<double>(end);
+  // Zoomed to the rollout (its last event plus a quarter), not the whole recording: a canary
+  // decided in minutes would otherwise be a sliver at the left of an hour-long axis.
+  int64_t last = r.start_ms + 1;
+  for (const auto& w : r.timeline) last = std::max(last, w.time_ms);
+  for (const auto& c : r.checks) last = std::max(last, c.time_ms);
+  if (r.label.regression_start_ms) last = std::max(last, *r.label.regression_start_ms);
+  const int64_t span = last - r.start_ms;
+  f.x1 = static_cast<double>(std::min(std::max(r.end_ms, last), last + span / 4 + r.step_ms));
   f.y0 = 0;
   f.y1 = 100;
   std::ostringstream o;
@@ -246,7 +265,7 @@ std::string TimelinePlot(const ReleaseReplay& r) {
       << c.canary_weight << ": " << rollout::CheckVerdictName(c.verdict) << ", score "
       << Num(c.score) << (c.reason.empty() ? "" : " — " + Esc(c.reason)) << "</title></circle>";
   }
-  o << Marks(f, r) << "</svg>";
+  o << Marks(f, r, true) << "</svg>";
   return o.str();
 }
 
@@ -265,6 +284,7 @@ std::string ConfusionTable(const Confusion& c) {
     o << ", time to detect: mean <b>" << Dur(static_cast<int64_t>(std::llround(*c.mean_ttd_ms)))
       << "</b>, median <b>" << Dur(static_cast<int64_t>(std::llround(*c.median_ttd_ms))) << "</b>";
   }
+  if (c.early) o << " (" << c.early << " TP rolled back before their regression began, not timed)";
   o << ". Unlabelled: " << c.unlabelled << ", not replayed: " << c.errors << ".</p>";
   return o.str();
 }
@@ -282,7 +302,13 @@ std::string SweepPlot(const std::vector<SweepRow>& rows, const Objective& object
   double max_fpr = 0;
   for (const auto& r : rows) max_fpr = std::max(max_fpr, r.confusion.fpr() * 100);
   // Zoom the x axis when every setting has a small FP rate, so points do not pile up.
-  f.x1 = std::min(100.0, std::max(10.0, std::ceil(max_fpr / 10 + 0.5) * 10));
+  f.x1 = 100;
+  for (double top : {10.0, 20.0, 40.0, 60.0, 80.0}) {
+    if (max_fpr <= top * 0.9) {
+      f.x1 = top;
+      break;
+    }
+  }
   std::ostringstream o;
   o << SvgOpen(f, "sweep trade-off: TP rate vs FP rate");
   o << YAxis(f, true);
@@ -299,13 +325,25 @@ std::string SweepPlot(const std::vector<SweepRow>& rows, const Objective& object
     o << VLine(f, objective.max_fpr * 100, "#9467bd",
                "FP <= " + Num(objective.max_fpr * 100, 1) + "%", true);
   }
+  // Settings with the same rates share one point, labelled with all their row numbers.
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>> points;
   for (size_t i = 0; i < rows.size(); ++i) {
-    const double x = f.X(rows[i].confusion.fpr() * 100), y = f.Y(rows[i].confusion.tpr() * 100);
-    const bool is_best = best && *best == i;
-    o << "<circle cx='" << Num(x) << "' cy='" << Num(y) << "' r='" << (is_best ? 7 : 5)
+    points[{Num(f.X(rows[i].confusion.fpr() * 100)), Num(f.Y(rows[i].confusion.tpr() * 100))}]
+        .push_back(i);
+  }
+  for (const auto& [xy, idx] : points) {
+    const bool is_best = best && std::find(idx.begin(), idx.end(), *best) != idx.end();
+    std::string label, title;
+    for (size_t i : idx) {
+      if (!label.empty()) label += ',';
+      label += std::to_string(i + 1);
+      if (!title.empty()) title += "; ";
+      title += FormatSetting(rows[i].setting);
+    }
+    o << "<circle cx='" << xy.first << "' cy='" << xy.second << "' r='" << (is_best ? 7 : 5)
       << "' fill='" << (is_best ? kPassColour : "#4c72b0") << "' fill-opacity='0.8'><title>"
-      << Esc(FormatSetting(rows[i].setting)) << "</title></circle>";
-    o << "<text x='" << Num(x + 7) << "' y='" << Num(y - 6) << "' class='ax'>" << i + 1
+      << Esc(title) << "</title></circle>";
+    o << "<text x='" << xy.first << "' dx='8' y='" << xy.second << "' dy='-6' class='ax'>" << label
       << "</text>";
   }
   o << "</svg>";
@@ -403,7 +441,8 @@ std::string HtmlReport(const ReportInput& in) {
     if (rel) {
       o << "<p class='legend'><span style='background:" << kPrimaryColour
         << "'></span>primary<span style='background:" << kCanaryColour
-        << "'></span>canary</p><div class='metrics'>";
+        << "'></span>canary · dashed grey: regression start · solid: the decision (red "
+           "rollback, green promotion)</p><div class='metrics'>";
       std::vector<std::string> names;
       if (!r.checks.empty())
         for (const auto& m : r.checks.front().metrics) names.push_back(m.name);

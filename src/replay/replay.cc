@@ -82,6 +82,11 @@ Result<ReleaseReplay> Run(const sources::Release& release, const sources::Metric
   if (options.window == WindowKind::kTrailing && options.trailing_ms <= 0) {
     return InvalidArgument("a trailing analysis window needs a length > 0");
   }
+  if (options.rollout_offset_ms < 0 ||
+      options.rollout_offset_ms > release.end_ms - release.start_ms) {
+    return InvalidArgument("rollout offset must lie within the release");
+  }
+  const int64_t rollout_start = release.start_ms + options.rollout_offset_ms;
   judge::Model model = options.model;
   if (options.mode) model.mode = *options.mode;
   for (auto& m : model.metrics) {
@@ -102,13 +107,13 @@ Result<ReleaseReplay> Run(const sources::Release& release, const sources::Metric
   out.mode = model.mode;
 
   ManualClock clock;
-  clock.Set(release.start_ms);
+  clock.Set(rollout_start);
   // The router starts with all traffic on the primary; the machine sends only changes.
-  if (options.record_timeline) out.timeline.push_back({release.start_ms, 0});
+  if (options.record_timeline) out.timeline.push_back({rollout_start, 0});
   RecordingRouter router(&clock, options.record_timeline ? &out.timeline : nullptr);
   ApprovingWebhooks webhooks;
   judge::SequentialState seq_state;
-  int64_t seq_from = release.start_ms;  // sequential mode: first slot not yet shown
+  int64_t seq_from = grid.SlotAtOrAfter(rollout_start);  // sequential: first slot not shown
   std::optional<CheckRecord> pending;
 
   rollout::Dependencies deps;
@@ -122,6 +127,7 @@ Result<ReleaseReplay> Run(const sources::Release& release, const sources::Metric
     rec.phase = ctx.state.phase;
     rec.canary_weight = ctx.state.canary_weight;
     analysis::AnalysisRequest req;
+    req.provider = options.provider;
     req.vars = release.vars;
     req.step_ms = release.step_ms;
     req.end_ms = ctx.now_ms;
@@ -130,7 +136,7 @@ Result<ReleaseReplay> Run(const sources::Release& release, const sources::Metric
     } else if (options.window == WindowKind::kTrailing) {
       req.start_ms = grid.SlotAtOrAfter(ctx.now_ms - options.trailing_ms + 1);
     } else {
-      req.start_ms = release.start_ms;
+      req.start_ms = grid.SlotAtOrAfter(rollout_start);
     }
     rec.window_start_ms = req.start_ms;
     rec.window_end_ms = req.end_ms;
@@ -164,8 +170,8 @@ Result<ReleaseReplay> Run(const sources::Release& release, const sources::Metric
   rollout::StateMachine& sm = **machine;
 
   // A generous bound: the machine needs at most a handful of ticks beyond the data.
-  const int64_t max_ticks = (release.end_ms - release.start_ms) / interval + 1000;
-  int64_t now = release.start_ms;
+  const int64_t max_ticks = (release.end_ms - rollout_start) / interval + 1000;
+  int64_t now = rollout_start;
   rollout::Phase last_phase = sm.state().phase;
   for (int64_t tick = 0;; ++tick) {
     const rollout::Phase phase = sm.state().phase;

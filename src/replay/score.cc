@@ -119,7 +119,11 @@ Confusion Score(std::span<const ReleaseReplay> replays, int errors) {
       case FinalVerdict::kRolledBack:
         if (bad) {
           ++c.tp;
-          if (r.detected_after_ms) delays.push_back(static_cast<double>(*r.detected_after_ms));
+          if (r.detected_after_ms && *r.detected_after_ms < 0) {
+            ++c.early;
+          } else if (r.detected_after_ms) {
+            delays.push_back(static_cast<double>(*r.detected_after_ms));
+          }
         } else {
           ++c.fp;
         }

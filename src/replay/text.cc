@@ -87,7 +87,10 @@ std::string FormatTimeline(const ReleaseReplay& r, bool verbose) {
   }
   o << "  => " << FinalVerdictName(r.final_verdict);
   if (r.decided_ms) o << " at " << RelTime(*r.decided_ms - r.start_ms);
-  if (r.detected_after_ms) o << ", " << Dur(*r.detected_after_ms) << " after the regression began";
+  if (r.detected_after_ms) {
+    const int64_t d = *r.detected_after_ms;
+    o << ", " << Dur(d < 0 ? -d : d) << (d < 0 ? " before" : " after") << " the regression began";
+  }
   if (!r.final_reason.empty()) o << ": " << r.final_reason;
   o << "\n";
   return o.str();
@@ -107,10 +110,13 @@ std::string FormatConfusion(const Confusion& c) {
                 Percent(c.fpr()).c_str());
   o << line;
   if (c.mean_ttd_ms) {
-    o << ", time to detect mean " << RelTime(static_cast<int64_t>(std::llround(*c.mean_ttd_ms)))
+    o << ", time to detect mean " << Dur(static_cast<int64_t>(std::llround(*c.mean_ttd_ms)))
       << " median " << Dur(static_cast<int64_t>(std::llround(*c.median_ttd_ms)));
   }
   o << "\n";
+  if (c.early) {
+    o << "  " << c.early << " of the TP rolled back before their regression began (not timed)\n";
+  }
   if (c.unlabelled) o << "  unlabelled: " << c.unlabelled << "\n";
   if (c.errors) o << "  not replayed (errors): " << c.errors << "\n";
   return o.str();

@@ -350,9 +350,16 @@ ProviderBlock Provider(const YAML::Node& n, const std::string& path,
 }
 
 AugurSpec Augur(const YAML::Node& n, const std::string& path) {
-  OnlyKeys(n, path, {"model", "provider", "router", "notifications"});
+  OnlyKeys(n, path, {"model", "provider", "vars", "router", "notifications"});
   AugurSpec a;
   if (n["model"]) a.model = Str(n["model"], path + ".model");
+  if (const YAML::Node v = n["vars"]) {
+    if (!v.IsMap()) Fail(path + ".vars", "must be a mapping of template variables");
+    for (const auto& kv : v) {
+      const std::string k = kv.first.Scalar();
+      a.vars[k] = Str(kv.second, path + ".vars." + k);
+    }
+  }
   if (n["provider"]) a.provider = Str(n["provider"], path + ".provider");
   if (n["router"]) a.router = Provider(n["router"], path + ".router");
   if (n["notifications"]) {

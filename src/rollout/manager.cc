@@ -140,16 +140,18 @@ class Manager::Impl {
     if (Status st = opt_.store->Save(key, e->record); !st) {
       return st.error().WithContext("persisting rollout " + key);
     }
-    std::lock_guard<std::mutex> l(map_mu_);
-    if (auto it = entries_.find(key); it != entries_.end() && it->second != old) {
-      return Error{ErrorCode::kConflict, "rollout " + key + " was submitted concurrently"};
+    {
+      std::lock_guard<std::mutex> l(map_mu_);
+      if (auto it = entries_.find(key); it != entries_.end() && it->second != old) {
+        return Error{ErrorCode::kConflict, "rollout " + key + " was submitted concurrently"};
+      }
+      if (old && old->busy) {
+        return Error{ErrorCode::kConflict, "rollout " + key + " is finishing a tick; retry"};
+      }
+      entries_[key] = e;
     }
-    if (old && old->busy) {
-      return Error{ErrorCode::kConflict, "rollout " + key + " is finishing a tick; retry"};
-    }
-    entries_[key] = e;
     cv_.notify_all();
-    std::lock_guard<std::mutex> el(e->mu);
+    std::lock_guard<std::mutex> el(e->mu);  // lock order: entry, then map (StatusOf takes it)
     return StatusOf(*e);
   }
 

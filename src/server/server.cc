@@ -29,6 +29,7 @@
 
 #include "augur/config/model_file.h"
 #include "augur/contracts/kayenta.h"
+#include "augur/contracts/rollout.h"
 #include "augur/core/time.h"
 #include "augur/sources/query_template.h"
 #include "augur/store/history_store.h"
@@ -434,6 +435,7 @@ class Server::Impl {
           GetJudgement(req.matches[1], res);
         }));
     KayentaRoutes();
+    RolloutRoutes();
     svr_.Post("/v1/argo", Wrap("/v1/argo", [this](const httplib::Request& req,
                                                   httplib::Response& res) { Argo(req, res); }));
     svr_.Post(
@@ -1103,6 +1105,99 @@ class Server::Impl {
     SaveRun(key, run);
     Log({{"level", "info"}, {"event", open ? "gate_opened" : "gate_closed"}, {"canary", key}});
     SendJson(res, 200, {{"namespace", ns}, {"name", name}, {"open", open}});
+  }
+
+  // ---- standalone rollouts --------------------------------------------------------------
+
+  void RolloutRoutes() {
+    const std::string key =
+        R"(/v1/rollouts/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)/([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?))";
+    svr_.Post("/v1/rollouts",
+              Wrap("/v1/rollouts", [this](const httplib::Request& req, httplib::Response& res) {
+                if (!Rollouts(res)) return;
+                // The body is the Canary document itself, YAML or JSON.
+                if (req.body.empty()) {
+                  return SendError(
+                      res, {400, "invalid_argument", "empty body: send a Flagger Canary document"});
+                }
+                const bool existed = [&] {
+                  auto r = opt_.rollouts->Get(SpecKey(req.body));
+                  return r.has_value();
+                }();
+                auto st = opt_.rollouts->Submit(req.body, "request body");
+                if (!st) return SendError(res, FromError(st.error()));
+                Log({{"level", "info"}, {"event", "rollout_submitted"}, {"rollout", st->key}});
+                res.status = existed ? 200 : 201;
+                res.set_content(contracts::RolloutStatusJson(*st), "application/json");
+              }));
+    svr_.Get("/v1/rollouts",
+             Wrap("/v1/rollouts", [this](const httplib::Request&, httplib::Response& res) {
+               if (!Rollouts(res)) return;
+               res.status = 200;
+               res.set_content(contracts::RolloutListJson(opt_.rollouts->List()),
+                               "application/json");
+             }));
+    svr_.Get(key, Wrap("/v1/rollouts/{key}",
+                       [this](const httplib::Request& req, httplib::Response& res) {
+                         if (!Rollouts(res)) return;
+                         auto st = opt_.rollouts->Get(std::string(req.matches[1]) + "/" +
+                                                      std::string(req.matches[3]));
+                         if (!st) return SendError(res, FromError(st.error()));
+                         res.status = 200;
+                         res.set_content(contracts::RolloutStatusJson(*st), "application/json");
+                       }));
+    svr_.Delete(
+        key,
+        Wrap("/v1/rollouts/{key}", [this](const httplib::Request& req, httplib::Response& res) {
+          if (!Rollouts(res)) return;
+          const std::string k = std::string(req.matches[1]) + "/" + std::string(req.matches[3]);
+          if (Status st = opt_.rollouts->Remove(k); !st) {
+            return SendError(res, FromError(st.error()));
+          }
+          SendJson(res, 200, {{"removed", k}});
+        }));
+    svr_.Post(key + "/([a-z]{1,16})",
+              Wrap("/v1/rollouts/{key}/{command}",
+                   [this](const httplib::Request& req, httplib::Response& res) {
+                     if (!Rollouts(res)) return;
+                     const std::string k =
+                         std::string(req.matches[1]) + "/" + std::string(req.matches[3]);
+                     auto cmd = rollout::ParseCommand(req.matches[5]);
+                     if (!cmd) return SendError(res, {404, "not_found", cmd.error().message});
+                     std::string reason = "operator (API)";
+                     if (!req.body.empty()) {
+                       auto body = ParseJsonBody(req.body);
+                       if (auto* e = std::get_if<HttpError>(&body)) return SendError(res, *e);
+                       const Json& j = std::get<Json>(body);
+                       if (j.contains("reason") && j["reason"].is_string()) {
+                         reason = j["reason"].get<std::string>();
+                       }
+                     }
+                     if (Status st = opt_.rollouts->Run(k, *cmd, reason); !st) {
+                       return SendError(res, FromError(st.error()));
+                     }
+                     Log({{"level", "info"},
+                          {"event", "rollout_command"},
+                          {"rollout", k},
+                          {"command", std::string(req.matches[5])},
+                          {"reason", reason}});
+                     auto now = opt_.rollouts->Get(k);
+                     if (!now) return SendError(res, FromError(now.error()));
+                     res.status = 200;
+                     res.set_content(contracts::RolloutStatusJson(*now), "application/json");
+                   }));
+  }
+
+  bool Rollouts(httplib::Response& res) {
+    if (opt_.rollouts) return true;
+    SendError(res, {404, "not_found", "rollouts are not enabled on this server"});
+    return false;
+  }
+
+  // "namespace/name" of a Canary document, or "" when it does not parse (Submit reports why).
+  static std::string SpecKey(const std::string& text) {
+    auto spec = rollout::ParseCanary(text, "request body");
+    return spec ? spec->namespace_ + "/" + spec->name : std::string();
   }
 
   // ---- Kayenta REST subset (what Argo Rollouts' Kayenta provider calls) --------------------

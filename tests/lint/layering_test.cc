@@ -28,7 +28,7 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
     {"notifiers", {"core"}},
     {"analysis", {"core", "judge", "stats", "sources"}},
     {"rollout", {"core", "analysis", "judge", "stats", "routers", "notifiers", "common"}},
-    {"contracts", {"core", "judge", "stats"}},
+    {"contracts", {"core", "judge", "stats", "rollout", "routers"}},
     {"config", {"core", "judge", "contracts", "common"}},
     {"store", {"core"}},
     {"demo", {}},

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -610,23 +611,24 @@ double InstantValue(int port, const std::string& query_urlencoded) {
   return std::stod(res[0]["value"][1].get<std::string>());
 }
 
+// One Prometheus for the whole suite: it needs several seconds to take its first scrapes.
 class RecordTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto port = augur::testing::FreeLoopbackPort();
-    ASSERT_TRUE(port) << port.error().message;
-    port_ = *port;
-    const std::string target = "127.0.0.1:" + std::to_string(port_);
-    std::ofstream(dir_.File("prometheus.yml"))
-        << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-           "scrape_configs:\n"
-           "  - {job_name: primary, static_configs: [{targets: ['"
-        << target
-        << "']}]}\n"
-           "  - {job_name: canary, static_configs: [{targets: ['"
-        << target << "']}]}\n";
-    fs::create_directories(dir_.path() / "queries");
-    std::ofstream(dir_.File("queries/selftest.yaml"))
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    Start();
+  }
+  static void TearDownTestSuite() {
+    prom_.reset();
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override { ASSERT_TRUE(ready_) << "Prometheus not ready"; }
+
+  // The provider templates and the model the tests record with.
+  static void WriteFiles() {
+    fs::create_directories(dir_->path() / "queries");
+    std::ofstream(dir_->File("queries/selftest.yaml"))
         << "apiVersion: augur.dev/v1\nkind: QueryTemplates\nmetadata: {name: selftest}\n"
            "spec:\n"
            "  variables:\n"
@@ -635,36 +637,52 @@ class RecordTest : public ::testing::Test {
            "  queries:\n"
            "    up_value: 'up{job=\"{{side}}\"}'\n"
            "    scraped: 'scrape_samples_scraped{job=\"{{side}}\"}'\n";
-    std::ofstream(dir_.File("model.yaml"))
+    std::ofstream(dir_->File("model.yaml"))
         << "apiVersion: augur.dev/v1\nkind: AnalysisModel\nmetadata: {name: selftest-model}\n"
            "spec:\n"
            "  metrics:\n"
            "    - {name: up, query: up_value, direction: decrease}\n"
            "    - {name: scraped, query: scraped}\n";
+  }
+
+  static void Start() {
+    WriteFiles();
+    auto port = augur::testing::FreeLoopbackPort();
+    ASSERT_TRUE(port) << port.error().message;
+    port_ = *port;
+    const std::string target = "127.0.0.1:" + std::to_string(port_);
+    std::ofstream(dir_->File("prometheus.yml"))
+        << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+           "scrape_configs:\n"
+           "  - {job_name: primary, static_configs: [{targets: ['"
+        << target
+        << "']}]}\n"
+           "  - {job_name: canary, static_configs: [{targets: ['"
+        << target << "']}]}\n";
     augur::testing::ProcessOptions p;
-    p.argv = {"prometheus", "--config.file=" + dir_.File("prometheus.yml"),
-              "--storage.tsdb.path=" + dir_.File("data"), "--web.listen-address=" + target,
+    p.argv = {"prometheus", "--config.file=" + dir_->File("prometheus.yml"),
+              "--storage.tsdb.path=" + dir_->File("data"), "--web.listen-address=" + target,
               "--log.level=warn"};
     auto proc = augur::testing::Process::Start(p);
     ASSERT_TRUE(proc) << proc.error().message;
     prom_ = std::move(*proc);
-    // Ready once both jobs have at least 3 scraped samples (the first scrape comes a few
-    // seconds after start).
+    // Ready once both jobs have at least 6 scraped samples (the first scrape comes a few
+    // seconds after start), so a window ending a second ago lies wholly after the first one.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
     while (std::chrono::steady_clock::now() < deadline && prom_->Running()) {
       const double n = InstantValue(port_, "min(count_over_time(up%5B1m%5D))");
       const double jobs = InstantValue(port_, "count(up)");
-      if (n >= 3 && jobs == 2) {
+      if (n >= 6 && jobs == 2) {
         ready_ = true;
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling interval
     }
-    ASSERT_TRUE(ready_) << "Prometheus not ready: " << prom_->Stderr();
+    if (!ready_ && prom_) std::cerr << "Prometheus not ready: " << prom_->Stderr() << "\n";
   }
 
   // Runs the augur binary; returns its exit status, with stdout/stderr in out/err.
-  int Augur(const std::vector<std::string>& args, std::string* out, std::string* err) {
+  static int Augur(const std::vector<std::string>& args, std::string* out, std::string* err) {
     augur::testing::ProcessOptions p;
     p.argv = {AUGUR_BINARY};
     p.argv.insert(p.argv.end(), args.begin(), args.end());
@@ -673,21 +691,23 @@ class RecordTest : public ::testing::Test {
     if (!proc) return -1000;
     auto st = (*proc)->Wait(std::chrono::seconds(60));
     EXPECT_TRUE(st) << st.error().message;
+    (*proc)->Stop();  // reaped already; joins the reader so stdout/stderr are complete
     *out = (*proc)->Stdout();
     *err = (*proc)->Stderr();
     return st ? *st : -1000;
   }
 
-  std::vector<std::string> BaseArgs(const std::string& out, int64_t start_s, int64_t end_s) {
+  static std::vector<std::string> BaseArgs(const std::string& out, int64_t start_s, int64_t end_s,
+                                           const std::string& model = "model.yaml") {
     return {"record",
             "--prometheus",
             "http://127.0.0.1:" + std::to_string(port_),
             "--model",
-            dir_.File("model.yaml"),
+            dir_->File(model),
             "--provider",
             "selftest",
             "--queries",
-            dir_.File("queries"),
+            dir_->File("queries"),
             "--var",
             "primary=primary",
             "--start",
@@ -700,18 +720,18 @@ class RecordTest : public ::testing::Test {
             out};
   }
 
-  TempDir dir_;
-  int port_ = 0;
-  bool ready_ = false;
-  std::unique_ptr<augur::testing::Process> prom_;
+  static inline TempDir* dir_ = nullptr;
+  static inline int port_ = 0;
+  static inline bool ready_ = false;
+  static inline std::unique_ptr<augur::testing::Process> prom_;
 };
 
 TEST_F(RecordTest, RecordsBothSidesOfEveryMetric) {
   // A window that ends now: Prometheus holds >= 3 scrapes of each job, and its 5-minute
   // lookback fills every 1 s step with the latest sample.
-  const int64_t end_s = ::time(nullptr);
+  const int64_t end_s = ::time(nullptr) - 1;
   const int64_t start_s = end_s - 2;
-  const std::string out_path = dir_.File("rec.json.gz");
+  const std::string out_path = dir_->File("rec.json.gz");
   std::vector<std::string> args = BaseArgs(out_path, start_s, end_s);
   for (const char* extra : {"--label", "bad", "--regression-start", "", "--regression",
                             "latency-shift", "--name", "release-42", "--gzip"}) {
@@ -754,12 +774,44 @@ TEST_F(RecordTest, RecordsBothSidesOfEveryMetric) {
   auto s = src->Fetch(req);
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s->timestamps_ms.size(), 3u);
+
+  // One Prometheus start per test process (ctest runs each test alone), so the failing-metric
+  // case shares this test: a model whose third metric has no template writes nothing.
+
+  fs::copy_file(dir_->File("model.yaml"), dir_->File("model2.yaml"),
+                fs::copy_options::overwrite_existing);
+  std::ofstream(dir_->File("model2.yaml"), std::ios::app)
+      << "    - {name: missing, query: no_such_query}\n";
+  const std::string partial = dir_->File("partial.json");
+  // A model of its own: the suite's Prometheus and templates are shared.
+  EXPECT_EQ(
+      Augur(BaseArgs(partial, ::time(nullptr) - 2, ::time(nullptr), "model2.yaml"), &out, &err), 2);
+  EXPECT_NE(err.find("metric 'missing'"), std::string::npos) << err;
+  EXPECT_NE(err.find("no_such_query"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(partial));
 }
 
-TEST_F(RecordTest, PrometheusDownWritesNothing) {
+// Refusals that need no running Prometheus: the same files, a port nothing listens on.
+class RecordCliTest : public RecordTest {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    WriteFiles();
+    auto port = augur::testing::FreeLoopbackPort();
+    port_ = port ? *port : 1;
+    ready_ = true;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+    ready_ = false;
+  }
+};
+
+TEST_F(RecordCliTest, PrometheusDownWritesNothing) {
   auto free_port = augur::testing::FreeLoopbackPort();
   ASSERT_TRUE(free_port);
-  const std::string out_path = dir_.File("down.json");
+  const std::string out_path = dir_->File("down.json");
   std::vector<std::string> args = BaseArgs(out_path, ::time(nullptr) - 60, ::time(nullptr));
   args[2] = "http://127.0.0.1:" + std::to_string(*free_port);  // nothing listens there
   std::string out, err;
@@ -768,24 +820,13 @@ TEST_F(RecordTest, PrometheusDownWritesNothing) {
             std::string::npos)
       << err;
   EXPECT_FALSE(fs::exists(out_path));
-  for (const auto& e : fs::directory_iterator(dir_.path())) {
+  for (const auto& e : fs::directory_iterator(dir_->path())) {
     EXPECT_EQ(e.path().filename().string().find("down.json"), std::string::npos) << e.path();
   }
 }
 
-TEST_F(RecordTest, AFailingMetricWritesNothing) {
-  std::ofstream(dir_.File("model.yaml"), std::ios::app)
-      << "    - {name: missing, query: no_such_query}\n";
-  const std::string out_path = dir_.File("partial.json");
-  std::string out, err;
-  EXPECT_EQ(Augur(BaseArgs(out_path, ::time(nullptr) - 2, ::time(nullptr)), &out, &err), 2);
-  EXPECT_NE(err.find("metric 'missing'"), std::string::npos) << err;
-  EXPECT_NE(err.find("no_such_query"), std::string::npos) << err;
-  EXPECT_FALSE(fs::exists(out_path));
-}
-
-TEST_F(RecordTest, BadFlagsAreRefusedBeforeFetching) {
-  const std::string out_path = dir_.File("flags.json");
+TEST_F(RecordCliTest, BadFlagsAreRefusedBeforeFetching) {
+  const std::string out_path = dir_->File("flags.json");
   std::string out, err;
   auto args = BaseArgs(out_path, ::time(nullptr) - 60, ::time(nullptr));
   args.push_back("--label");

@@ -4,9 +4,11 @@
 #include "augur/replay/generator.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <numeric>
 #include <random>
@@ -14,6 +16,7 @@
 
 #include "augur/config/model_file.h"
 #include "augur/sources/archive.h"
+#include "testing/process.h"
 
 namespace augur::replay {
 namespace {
@@ -486,6 +489,46 @@ TEST(Generator, OptionsAreValidated) {
   check([](GeneratorOptions& o) { o.metrics.push_back(o.metrics[0]); }, "listed twice");
   auto r = GenerateRelease(GeneratorOptions{}, 24);
   ASSERT_FALSE(r);
+}
+
+TEST(GenerateCli, WritesTheSameReleasesAsTheLibrary) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("augur-generate-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  augur::testing::ProcessOptions p;
+  p.argv = {AUGUR_BINARY, "generate", "--out",  dir.string(), "--count",    "5",  "--seed",
+            "11",         "--gzip",   "--step", "30s",        "--duration", "20m"};
+  auto proc = augur::testing::Process::Start(p);
+  ASSERT_TRUE(proc) << proc.error().message;
+  auto st = (*proc)->Wait(std::chrono::seconds(60));
+  ASSERT_TRUE(st) << st.error().message;
+  (*proc)->Stop();
+  ASSERT_EQ(*st, 0) << (*proc)->Stderr();
+
+  GeneratorOptions o;
+  o.count = 5;
+  o.seed = 11;
+  o.step_ms = 30000;
+  o.duration_ms = 20 * 60000;
+  auto expected = GenerateReleases(o);
+  ASSERT_TRUE(expected);
+  const auto bad = std::count_if(expected->begin(), expected->end(),
+                                 [](const Release& r) { return r.label.truth == "bad"; });
+  EXPECT_EQ(bad, 3);  // round(5 x 0.5), half away from zero
+  EXPECT_NE((*proc)->Stdout().find("wrote 5 releases (" + std::to_string(bad) + " bad)"),
+            std::string::npos)
+      << (*proc)->Stdout();
+  const auto files = sources::ReadArchiveDir(dir.string());
+  ASSERT_EQ(files.size(), 5u);
+  for (size_t i = 0; i < files.size(); ++i) {
+    EXPECT_EQ(fs::path(files[i].first).filename().string(), (*expected)[i].name + ".json.gz");
+    ASSERT_TRUE(files[i].second) << files[i].second.error().message;
+    Release got = *files[i].second;
+    got.origin.clear();
+    EXPECT_EQ(sources::EncodeArchive(got), sources::EncodeArchive((*expected)[i]));
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -142,6 +142,24 @@ TEST(Replay, TrailingWindowMatchesDirectAnalyze) {
   }
 }
 
+TEST(Replay, RolloutOffsetLeavesHistoryForTrailingWindowsOnly) {
+  auto rel = MakeRelease({.name = "r", .minutes = 40, .seed = 14, .truth = "good"});
+  ReplayOptions o = Options();
+  o.rollout_offset_ms = 10 * kMinute;
+  auto since = ReplayRelease(rel, o);
+  ASSERT_TRUE(since) << since.error().message;
+  ASSERT_FALSE(since->checks.empty());
+  EXPECT_EQ(since->checks.front().time_ms, kT0 + 13 * kMinute);
+  EXPECT_EQ(since->checks.front().window_start_ms, kT0 + 10 * kMinute);
+  o.window = WindowKind::kTrailing;
+  o.trailing_ms = 12 * kMinute;
+  auto trailing = ReplayRelease(rel, o);
+  ASSERT_TRUE(trailing) << trailing.error().message;
+  EXPECT_EQ(trailing->checks.front().window_start_ms, kT0 + 2 * kMinute);
+  o.rollout_offset_ms = 41 * kMinute;
+  EXPECT_FALSE(ReplayRelease(rel, o));
+}
+
 TEST(Replay, SequentialModeCarriesStateLikeALiveLoop) {
   auto rel =
       MakeRelease({.name = "r", .minutes = 40, .seed = 13, .latency_factor = 1.3, .truth = ""});
@@ -278,7 +296,10 @@ std::string KayentaList(double latency_factor, uint64_t seed) {
       {.name = "k", .minutes = 20, .seed = seed, .latency_factor = latency_factor, .truth = ""});
   auto list = [&](const std::vector<double>& v) {
     std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i) s += ',';
+      s += std::to_string(v[i]);  // not "," + to_string(): GCC 12 -Wrestrict false positive
+    }
     return s + "]";
   };
   std::string scope = "{\"startTimeMillis\": " + std::to_string(kT0) + ", \"stepMillis\": 60000}";

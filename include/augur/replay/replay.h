@@ -42,6 +42,9 @@ enum class WindowKind {
 
 struct ReplayOptions {
   judge::Model model;  // metrics are looked up in the archive by name
+  // Query template set for ReplaySource over a templated source (e.g. Prometheus); the
+  // archive source ignores it.
+  std::string provider;
   // Overrides model.mode when set (the CLI's --mode).
   std::optional<judge::Mode> mode;
   // Tick interval of the default spec; ignored when `spec` is set (its own interval rules).
@@ -49,6 +52,10 @@ struct ReplayOptions {
   // The rollout to simulate. Empty: DefaultSpec(interval_ms). Webhooks in a loaded spec are
   // answered "approved" (gates) and "no" (rollback hooks): replay judges the metrics only.
   std::optional<rollout::CanarySpec> spec;
+  // The rollout begins this long after the archive's first point: the points before it are
+  // history that only a trailing window reaches back into (the since-start window and
+  // sequential mode begin at the rollout). 0: the rollout begins with the archive.
+  int64_t rollout_offset_ms = 0;
   WindowKind window = WindowKind::kSinceStart;
   int64_t trailing_ms = 0;  // kTrailing only; must be > 0 then
   // Overrides every metric's no-data policy when set.

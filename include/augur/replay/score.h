@@ -27,7 +27,10 @@ struct Confusion {
   int inconclusive_bad = 0, inconclusive_good = 0;
   int unlabelled = 0;  // no truth label (or an unknown one)
   int errors = 0;      // releases that could not be replayed
-  // Detection delays (detected_after_ms) of the true positives.
+  // True positives rolled back before their labelled regression began: stopped for another
+  // reason (e.g. inconclusive checks), so their negative delay is left out of the times below.
+  int early = 0;
+  // Detection delays (detected_after_ms >= 0) of the other true positives.
   std::optional<double> mean_ttd_ms, median_ttd_ms;
 
   int bad() const { return tp + fn + inconclusive_bad; }

@@ -132,6 +132,9 @@ struct NotificationSpec {
 struct AugurSpec {
   std::string model;     // analysis model name; empty = metrics thresholds only
   std::string provider;  // query template set for the metric source (e.g. "haproxy")
+  // Template variables for the queries (e.g. primary/canary server names); namespace and
+  // target default to the spec's.
+  std::map<std::string, std::string> vars;
   std::optional<ProviderBlock> router;
   std::vector<NotificationSpec> notifications;
 };

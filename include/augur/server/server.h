@@ -17,6 +17,7 @@
 #include "augur/analysis/analysis.h"
 #include "augur/core/result.h"
 #include "augur/judge/model.h"
+#include "augur/rollout/manager.h"
 #include "augur/sources/source.h"
 
 namespace augur::store {
@@ -50,6 +51,8 @@ struct ServerOptions {
   // Judgement history and webhook state; null keeps them in memory only. Not owned.
   store::HistoryStore* history = nullptr;
   analysis::SourceFailure on_source_failure = analysis::SourceFailure::kInconclusive;
+  // Standalone rollouts (/v1/rollouts); null answers 404 there. Not owned.
+  rollout::Manager* rollouts = nullptr;
   // One JSON object per line; null writes to stderr.
   std::function<void(std::string_view line)> log;
 };

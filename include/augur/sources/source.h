@@ -62,6 +62,10 @@ class MetricSource {
     (void)query;
     return InvalidArgument(name() + " cannot run raw queries; use a Prometheus source");
   }
+  // True when Fetch answers from memory (archives, the embedded scraper): callers then fetch
+  // metrics one after another instead of one thread per metric, which would cost more than
+  // the fetch itself.
+  virtual bool InMemory() const { return false; }
   // Readiness: the backing server answers (the daemon's /readyz).
   virtual Status Check() const = 0;
 };

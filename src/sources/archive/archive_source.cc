@@ -63,6 +63,7 @@ class ArchiveSource final : public MetricSource {
     return out;
   }
 
+  bool InMemory() const override { return true; }
   Status Check() const override { return {}; }
 
  private:

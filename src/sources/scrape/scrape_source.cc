@@ -134,6 +134,7 @@ class ScrapeSource final : public MetricSource {
     return out;
   }
 
+  bool InMemory() const override { return true; }
   Status Check() const override {
     for (const Scraper* s : opt_.scrapers) {
       const ScrapeStatus st = s->status();

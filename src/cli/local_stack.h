@@ -1,0 +1,48 @@
+// What in-process commands (`augur rollout start` without a daemon, `augur demo`) need from
+// the outside: a metric source (Prometheus, or the embedded scraper with its own scrapers) and
+// the analysis models, owned together so their lifetimes are one.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "augur/core/result.h"
+#include "augur/judge/model.h"
+#include "augur/rollout/manager.h"
+#include "augur/sources/source.h"
+
+namespace augur::cli {
+
+// The bundled models/ and queries/: beside an installed binary, or in the source tree of a
+// build directory.
+std::string BundledDir(const std::string& what);
+
+struct LocalStackOptions {
+  std::string prometheus_url;            // set: a Prometheus source
+  std::vector<std::string> scrape_urls;  // else: the embedded scraper on these pages
+  std::string scrape_provider = "haproxy";
+  int64_t scrape_interval_ms = 1000;
+  std::string models_dir, queries_dir;  // empty: the bundled ones
+};
+
+class LocalStack {
+ public:
+  static Result<std::unique_ptr<LocalStack>> Start(const LocalStackOptions& o);
+  ~LocalStack();
+  const sources::MetricSource* source() const;
+  const std::map<std::string, judge::Model>& models() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One line per rollout for logs and non-terminal output:
+// "shop/web Progressing weight 20/50 failed 0/2 | pass: all 2 checks passed".
+std::string StatusLine(const rollout::RolloutStatus& s);
+// A few lines: the status line, then one line per metric of the last check.
+std::string StatusBlock(const rollout::RolloutStatus& s);
+
+}  // namespace augur::cli
