@@ -1,5 +1,6 @@
 // Judging a 20-metric model with 2 x 1,000 points per metric, in Augur mode and in Kayenta
-// mode (whose root finder re-ranks the data at every step, as Kayenta's does).
+// mode (whose root finder re-ranks the data at every step, as Kayenta's does), and one
+// daemon-sized request (4 metrics x 2 x 500 points).
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -19,11 +20,11 @@ struct Fixture {
   std::vector<MetricPair> pairs;
 };
 
-Fixture Make(augur::judge::Mode mode) {
+Fixture Make(augur::judge::Mode mode, int metrics = 20, size_t points = 1000) {
   Fixture f;
   f.model.mode = mode;
   std::mt19937_64 rng(2026);
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < metrics; ++i) {
     augur::judge::MetricConfig m;
     m.name = "metric-" + std::to_string(i);
     m.groups = {"group-" + std::to_string(i % 4)};
@@ -31,7 +32,7 @@ Fixture Make(augur::judge::Mode mode) {
     f.model.metrics.push_back(m);
     std::lognormal_distribution<double> base(3.0, 0.4),
         canary(3.0 + (i % 5 == 0 ? 0.05 : 0.0), 0.4);
-    MetricPair p{m.name, {}, std::vector<double>(1000), std::vector<double>(1000)};
+    MetricPair p{m.name, {}, std::vector<double>(points), std::vector<double>(points)};
     for (auto& v : p.control) v = base(rng);
     for (auto& v : p.experiment) v = canary(rng);
     f.pairs.push_back(std::move(p));
@@ -46,6 +47,17 @@ void BM_Judge20Metrics(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs, options));
   state.SetLabel(std::string(state.range(0) ? "kayenta" : "augur") +
                  (options.threads == 1 ? ", 1 thread" : ", all cores"));
+}
+
+// One daemon request as bench/server/run_wrk.sh sends it (POST /v1/judgements): 4 metrics x
+// 2 x 500 points, judged on the request's thread. The daemon's throughput on 2 cores is
+// bounded by about 2 / (this time).
+void BM_JudgeRequest4x500(benchmark::State& state) {
+  const Fixture f =
+      Make(state.range(0) ? augur::judge::Mode::kKayenta : augur::judge::Mode::kAugur, 4, 500);
+  const augur::judge::JudgeOptions options{1};
+  for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs, options));
+  state.SetLabel(state.range(0) ? "kayenta" : "augur");
 }
 
 // Kayenta's own approach for the same 20 metrics: its root finder re-ranks (sorts) the pooled
@@ -71,3 +83,4 @@ BENCHMARK(BM_Judge20Metrics)
     ->Args({1, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_JudgeRequest4x500)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);

@@ -162,7 +162,10 @@ void CheckSpecMetric(const RolloutEnvironment& env, const rollout::CanarySpec& s
     r.vars = BaseVars(spec);
     r.vars["interval"] = m.interval;
     for (const auto& [k, v] : m.template_variables) r.vars[k] = v;
-    r.start_ms = r.end_ms = now;
+    // Flagger runs one instant query at `now`; a few 1 s slots ending at `now` with the latest
+    // finite one taken give the same value when the newest scrape is a moment old.
+    r.end_ms = now;
+    r.start_ms = now - 3000;
     r.step_ms = 1000;
     auto pair = env.source->Fetch(r);
     if (!pair && pair.error().code == ErrorCode::kNotFound &&
@@ -173,7 +176,12 @@ void CheckSpecMetric(const RolloutEnvironment& env, const rollout::CanarySpec& s
       pair = env.source->Fetch(r);
     }
     if (!pair) return t->Add(m.name, CheckVerdict::kInconclusive, pair.error().message);
-    if (!pair->canary.empty()) value = pair->canary.back();
+    for (auto it = pair->canary.rbegin(); it != pair->canary.rend(); ++it) {
+      if (std::isfinite(*it)) {
+        value = *it;
+        break;
+      }
+    }
     approximation = pair->approximation;
   }
   if (!std::isfinite(value)) {

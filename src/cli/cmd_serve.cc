@@ -40,6 +40,7 @@ const std::vector<FlagSpec> kServeFlags = {
     {"storage", "PATH", "SQLite history database (default ./augur.db)", ""},
     {"prometheus", "URL", "fetch metrics from this Prometheus instead of the embedded scraper", ""},
     {"scrape", "URL", "embedded scraper target (exposition page; repeatable)", ""},
+    {"scrape-interval", "DURATION", "how often the embedded scraper scrapes (default 5s)", ""},
     {"min-interval", "DURATION",
      "allow rollout analysis intervals down to this (default: Flagger's 10s floor)", ""},
     {"scrape-provider", "NAME",
@@ -96,6 +97,12 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
     cfg.scrape.targets = a->GetAll("scrape");
   }
   if (a->Has("scrape-provider")) cfg.scrape.provider = a->Get("scrape-provider");
+  if (a->Has("scrape-interval")) {
+    auto si = ParseDurationMs(a->Get("scrape-interval"));
+    if (!si || *si < 100)
+      return bad(InvalidArgument("--scrape-interval: a duration of at least 100ms"));
+    cfg.scrape.interval_ms = *si;
+  }
   if (cfg.models_dir.empty()) cfg.models_dir = BundledDir("models");
   if (cfg.queries_dir.empty()) cfg.queries_dir = BundledDir("queries");
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <cstdio>
 
 #include "augur/stats/descriptive.h"
 
@@ -37,10 +37,11 @@ std::vector<double> FiniteValues(std::span<const double> values) {
 }
 
 std::string Num(double v) {
-  std::ostringstream o;
-  o.precision(4);
-  o << v;
-  return o.str();
+  // What an ostream with precision(4) prints (the standard defines it as %.4g), without
+  // constructing a stream: reasons are built for every metric of every judgement.
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%.4g", v);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 Result<PairIndex> IndexPairs(const Model& model, std::span<const MetricPair> pairs) {

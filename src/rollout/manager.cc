@@ -59,18 +59,23 @@ std::string EventLine(const Event& e) {
 // notifiers and the manager's listener. Called with the entry's mutex held.
 class EventSink final : public Notifier {
  public:
-  EventSink(Entry* entry, const std::function<void(const std::string&, const Event&)>* listener)
-      : entry_(entry), listener_(listener) {}
+  EventSink(Entry* entry, StateStore* store,
+            const std::function<void(const std::string&, const Event&)>* listener)
+      : entry_(entry), store_(store), listener_(listener) {}
   void Notify(const Event& e) override {
     auto& events = entry_->record.events;
     events.push_back(EventLine(e));
     if (events.size() > RolloutRecord::kMaxEvents) events.erase(events.begin());
+    // The history is part of the status users read after a restart: keep it with the state.
+    // Best effort: the state itself was persisted before this event was emitted.
+    (void)store_->Save(entry_->key, entry_->record);
     if (entry_->providers.notifier) entry_->providers.notifier->Notify(e);
     if (*listener_) (*listener_)(entry_->key, e);
   }
 
  private:
   Entry* entry_;
+  StateStore* store_;
   const std::function<void(const std::string&, const Event&)>* listener_;
 };
 
@@ -247,7 +252,7 @@ class Manager::Impl {
     if (!providers) return providers.error().WithContext("rollout " + e.key);
     e.spec = *spec;
     e.providers = std::move(*providers);
-    e.event_sink = std::make_unique<EventSink>(&e, &opt_.on_event);
+    e.event_sink = std::make_unique<EventSink>(&e, opt_.store, &opt_.on_event);
     Dependencies d;
     d.clock = opt_.clock;
     d.router = e.providers.router.get();

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <deque>
 #include <limits>
-#include <sstream>
 #include <string>
 
 #include "augur/stats/descriptive.h"
@@ -20,10 +20,11 @@ constexpr double kMeanAdToSd = 1.2533141373155003;
 constexpr double kRelativeScaleFloor = 1e-12;
 
 std::string Num(double v) {
-  std::ostringstream out;
-  out.precision(3);
-  out << v;
-  return out.str();
+  // What an ostream with precision(3) prints (the standard defines it as %.3g), without
+  // constructing a stream: reasons are built for every metric of every judgement.
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%.3g", v);
+  return std::string(buf, static_cast<size_t>(n));
 }
 
 Status ValidateOptions(const AnomalyOptions& o) {

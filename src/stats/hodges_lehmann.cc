@@ -1,7 +1,9 @@
 #include "augur/stats/hodges_lehmann.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "stats/sort.h"
@@ -45,14 +47,36 @@ class Matrix {
   }
 
   // Both counts of one pass in a single sweep: below[i] = #{< a}, upto[i] = #{<= b}, a <= b.
-  void CountBracket(double a, double b, std::vector<uint64_t>* below,
-                    std::vector<uint64_t>* upto) const {
-    size_t p = cols(), q = cols();
-    for (size_t i = 0; i < rows(); ++i) {
-      while (p > 0 && !(At(i, p - 1) < a)) --p;
-      while (q > 0 && !(At(i, q - 1) <= b)) --q;
-      (*below)[i] = p;
-      (*upto)[i] = q;
+  // Two independent branch-free walks in one loop: each step either closes a row (the entry
+  // left of the cursor is below the threshold) or moves the cursor left. The branchy form
+  // mispredicted at every row end; interleaving the walks overlaps their latency chains.
+  void CountBracket(double a, double b, uint64_t* below, uint64_t* upto) const {
+    const size_t m = rows(), n = cols();
+    const double* x = x_.data();
+    const double* y = y_.data();
+    size_t ia = 0, pa = n, ib = 0, pb = n;
+    // Entry (i, p - 1) is x[i] - y[n - p]; at p == 0 the row closes whatever is read.
+    while (ia < m && ib < m) {
+      const bool close_a = (pa == 0) | (x[ia] - y[n - std::max<size_t>(pa, 1)] < a);
+      const bool close_b = (pb == 0) | (x[ib] - y[n - std::max<size_t>(pb, 1)] <= b);
+      below[ia] = pa;
+      upto[ib] = pb;
+      ia += close_a;
+      pa -= !close_a;
+      ib += close_b;
+      pb -= !close_b;
+    }
+    while (ia < m) {
+      const bool close_a = (pa == 0) | (x[ia] - y[n - std::max<size_t>(pa, 1)] < a);
+      below[ia] = pa;
+      ia += close_a;
+      pa -= !close_a;
+    }
+    while (ib < m) {
+      const bool close_b = (pb == 0) | (x[ib] - y[n - std::max<size_t>(pb, 1)] <= b);
+      upto[ib] = pb;
+      ib += close_b;
+      pb -= !close_b;
     }
   }
 
@@ -60,95 +84,199 @@ class Matrix {
   std::span<const double> x_, y_;
 };
 
+// A band of the matrix known to hold a target: row i's candidates are columns
+// [lo[i], hi[i]), all of value in [v_lo, v_hi]. Null lo/hi mean the whole matrix.
+struct Band {
+  const uint64_t* lo = nullptr;
+  const uint64_t* hi = nullptr;
+  double v_lo = -INFINITY, v_hi = INFINITY;
+};
+
+// Candidates few enough to copy out and nth_element. Gathering costs ~25 instructions per
+// candidate, a pass ~30 per row and column (callgrind, 500-1000 values per side), so the
+// break-even is near m + n candidates; (m + n) / 4 keeps the copy small for huge samples
+// and costs little, as the passes shrink the candidates ~10x each.
+uint64_t GatherLimit(size_t m, size_t n) {
+  return std::max<uint64_t>(2048, static_cast<uint64_t>(m + n) / 4);
+}
+
 // k is 0-based here.
-double Select(const Matrix& mat, uint64_t k) {
+double Select(const Matrix& mat, uint64_t k, const Band& start = {}) {
   const size_t m = mat.rows(), n = mat.cols();
-  std::vector<uint64_t> lo(m, 0), hi(m, n), below(m), upto(m), prefix(m + 1);
+  // One uninitialised block for the per-row arrays: five zero-filled vectors cost as much as a
+  // pass for small samples.
+  std::unique_ptr<uint64_t[]> block(new uint64_t[5 * m + 1]);
+  uint64_t* const lo = block.get();
+  uint64_t* const hi = lo + m;
+  uint64_t* const below_p = hi + m;
+  uint64_t* const upto_p = below_p + m;
+  uint64_t* const prefix = upto_p + m;
+  const bool banded = start.lo != nullptr;
+  if (banded) {
+    std::copy(start.lo, start.lo + m, lo);
+    std::copy(start.hi, start.hi + m, hi);
+  } else {
+    std::fill(lo, lo + m, uint64_t{0});
+    std::fill(hi, hi + m, static_cast<uint64_t>(n));
+  }
   uint64_t excluded_below = 0;
-  // Gathering the last candidates costs O(candidates); a pass costs O(m + n). Stopping at
-  // (m + n) / 4 candidates balances the two.
-  const uint64_t gather_limit = std::max<uint64_t>(8192, static_cast<uint64_t>(m + n) / 4);
+  for (size_t i = 0; i < m; ++i) excluded_below += lo[i];
+  const uint64_t gather_limit = GatherLimit(m, n);
   SplitMix rng{0x5EED0000ULL ^ k ^ (static_cast<uint64_t>(m) << 32) ^ n};
   std::vector<double> sample;
+  // Every candidate lies in [v_lo, v_hi] (rounding is monotone, so the corners bound the
+  // matrix).
+  double v_lo = std::max(mat.At(0, 0), start.v_lo),
+         v_hi = std::min(mat.At(m - 1, n - 1), start.v_hi);
+  // A given band counts as a bracketing pass: interpolation may start at once.
+  uint64_t previous_candidates = banded ? UINT64_MAX : 0;  // before the last pass
+  bool two_sided = banded;  // the last pass bracketed the target (cut both sides)
   for (int pass = 0;; ++pass) {
     prefix[0] = 0;
     for (size_t i = 0; i < m; ++i) prefix[i + 1] = prefix[i] + (hi[i] - lo[i]);
     const uint64_t candidates = prefix[m];
     const uint64_t rank = k - excluded_below;  // rank of the target among the candidates
     if (candidates <= gather_limit || pass > 200) {
-      std::vector<double> pool;
-      pool.reserve(candidates);
+      std::unique_ptr<double[]> pool(new double[candidates]);
+      double* out = pool.get();
       for (size_t i = 0; i < m; ++i)
-        for (uint64_t j = lo[i]; j < hi[i]; ++j) pool.push_back(mat.At(i, j));
-      std::nth_element(pool.begin(), pool.begin() + rank, pool.end());
+        for (uint64_t j = lo[i]; j < hi[i]; ++j) *out++ = mat.At(i, j);
+      std::nth_element(pool.get(), pool.get() + rank, pool.get() + candidates);
       return pool[rank];
     }
-    // Sample the candidates and take two sample order statistics that bracket the target's
-    // relative position with high probability (Floyd & Rivest 1975). The sample is
-    // systematic (every step-th candidate in row order from a random offset): one O(m + s)
-    // walk instead of s binary searches, and stratified, which only tightens the bracket.
-    // A +-3 sqrt(s) bracket keeps ~6/sqrt(s) of the candidates; s grows with m + n so that a
-    // pass stays O(m + n).
-    const size_t s = static_cast<size_t>(
-        std::min<uint64_t>(std::clamp<uint64_t>((m + n) / 2, 256, 65536), candidates));
-    const uint64_t step = candidates / s;
-    uint64_t idx = rng.Below(step);
-    sample.clear();
-    for (size_t i = 0; i < m && sample.size() < s; ++i) {
-      for (; idx < prefix[i + 1] && sample.size() < s; idx += step) {
-        sample.push_back(mat.At(i, lo[i] + (idx - prefix[i])));
+    double a = -INFINITY, b = INFINITY;
+    // Once a pass has cut the candidates to a value band around the target, their
+    // values are close to uniform over [v_lo, v_hi]: linear interpolation of the target's
+    // rank then lands within a few sqrt(candidates) ranks of it, and a bracket of +-3
+    // sqrt(candidates) ranks keeps ~6 / sqrt(candidates) of them, far fewer than sampling
+    // keeps. It needs no sample at all. Any bracket gives the exact answer (a miss only cuts
+    // less); after a miss, or a pass that did not halve the candidates, the next samples.
+    const double width = v_hi - v_lo;
+    const bool interpolate =
+        two_sided && candidates * 2 <= previous_candidates && std::isfinite(width);
+    if (interpolate) {
+      const double c = static_cast<double>(candidates);
+      const double half = 3.0 * std::sqrt(c) + c / 64 + 16.0;
+      const double target = static_cast<double>(rank) + 0.5;
+      if (target - half > 0) a = v_lo + (target - half) / c * width;
+      if (target + half < c) b = v_lo + (target + half) / c * width;
+    } else {
+      // Sample the candidates and take two sample order statistics that bracket the target's
+      // relative position with high probability (Floyd & Rivest 1975). The sample is
+      // stratified (one candidate at a random place in each run of `step` candidates in row
+      // order): one O(m + s) walk instead of s binary searches. A fixed offset per run would
+      // pick a single column whenever the row length divides the step (n x n samples), which
+      // is far from representative and made the bracket miss.
+      // A +-3 sqrt(s) bracket keeps ~6/sqrt(s) of the candidates; s grows with m + n so that
+      // a pass stays O(m + n).
+      const size_t s = static_cast<size_t>(
+          std::min<uint64_t>(std::clamp<uint64_t>((m + n) / 2, 256, 65536), candidates));
+      const uint64_t step = candidates / s;
+      uint64_t stratum = 0, idx = rng.Below(step);
+      sample.clear();
+      for (size_t i = 0; i < m && sample.size() < s; ++i) {
+        while (idx < prefix[i + 1] && sample.size() < s) {
+          sample.push_back(mat.At(i, lo[i] + (idx - prefix[i])));
+          stratum += step;
+          idx = stratum + rng.Below(step);
+        }
+      }
+      const double pos = static_cast<double>(rank) / candidates * s;
+      const double spread = 3.0 * std::sqrt(static_cast<double>(s));
+      const long a_idx = static_cast<long>(std::floor(pos - spread));
+      const long b_idx = static_cast<long>(std::ceil(pos + spread));
+      if (a_idx >= 0) {
+        std::nth_element(sample.begin(), sample.begin() + a_idx, sample.end());
+        a = sample[a_idx];
+      }
+      if (b_idx < static_cast<long>(s)) {
+        const auto first = sample.begin() + std::max<long>(a_idx, 0);
+        std::nth_element(first, sample.begin() + b_idx, sample.end());
+        b = sample[b_idx];
       }
     }
-    const double pos = static_cast<double>(rank) / candidates * s;
-    const double spread = 3.0 * std::sqrt(static_cast<double>(s));
-    const long a_idx = static_cast<long>(std::floor(pos - spread));
-    const long b_idx = static_cast<long>(std::ceil(pos + spread));
-    double a = -INFINITY, b = INFINITY;
-    if (a_idx >= 0) {
-      std::nth_element(sample.begin(), sample.begin() + a_idx, sample.end());
-      a = sample[a_idx];
-    }
-    if (b_idx < static_cast<long>(s)) {
-      const auto first = sample.begin() + std::max<long>(a_idx, 0);
-      std::nth_element(first, sample.begin() + b_idx, sample.end());
-      b = sample[b_idx];
-    }
-    mat.CountBracket(a, b, &below, &upto);
+    previous_candidates = candidates;
+    two_sided = false;
+    mat.CountBracket(a, b, below_p, upto_p);
     uint64_t n_below = 0, n_upto = 0;
     for (size_t i = 0; i < m; ++i) {
-      n_below += below[i];
-      n_upto += upto[i];
+      n_below += below_p[i];
+      n_upto += upto_p[i];
     }
     if (k < n_below) {  // target < a
-      for (size_t i = 0; i < m; ++i) hi[i] = std::min(hi[i], below[i]);
+      for (size_t i = 0; i < m; ++i) hi[i] = std::min(hi[i], below_p[i]);
+      v_hi = std::min(v_hi, a);
     } else if (k >= n_upto) {  // target > b
-      for (size_t i = 0; i < m; ++i) lo[i] = std::max(lo[i], upto[i]);
+      for (size_t i = 0; i < m; ++i) lo[i] = std::max(lo[i], upto_p[i]);
+      v_lo = std::max(v_lo, b);
     } else {  // a <= target <= b
       if (a == b) return a;
       for (size_t i = 0; i < m; ++i) {
-        lo[i] = std::max(lo[i], below[i]);
-        hi[i] = std::min(hi[i], upto[i]);
+        lo[i] = std::max(lo[i], below_p[i]);
+        hi[i] = std::min(hi[i], upto_p[i]);
       }
+      v_lo = std::max(v_lo, a);
+      v_hi = std::min(v_hi, b);
+      two_sided = true;
     }
     excluded_below = 0;
     for (size_t i = 0; i < m; ++i) excluded_below += lo[i];
   }
 }
 
-}  // namespace
-
-double PairwiseDifferences::OrderStatistic(uint64_t k) const {
-  return Select(Matrix(x_, y_), k - 1);
+// The order statistics ks (0-based, ascending) into out. Targets close in rank, such as an
+// interval's bounds and the median, share one sampling pass over the whole matrix: a single
+// band holding all of them, from which each selection starts interpolating at once instead
+// of paying its own full-matrix passes. Exact whatever the sample: if the band misses a
+// target, that target is selected from scratch.
+void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out) {
+  const size_t m = mat.rows(), n = mat.cols();
+  const uint64_t total = static_cast<uint64_t>(m) * n;
+  const size_t s =
+      static_cast<size_t>(std::min<uint64_t>(std::clamp<uint64_t>((m + n) / 2, 256, 65536), total));
+  if (ks.size() < 2 || total <= GatherLimit(m, n) || s < 256) {
+    for (size_t t = 0; t < ks.size(); ++t) out[t] = Select(mat, ks[t]);
+    return;
+  }
+  SplitMix rng{0x5EED1111ULL ^ ks.front() ^ (static_cast<uint64_t>(m) << 32) ^ n};
+  std::vector<double> sample(s);
+  const uint64_t step = total / s;
+  for (size_t t = 0; t < s; ++t) {
+    const uint64_t idx = t * step + rng.Below(step);
+    sample[t] = mat.At(idx / n, idx % n);
+  }
+  const double spread = 3.0 * std::sqrt(static_cast<double>(s));
+  const long a_idx = static_cast<long>(
+      std::floor(static_cast<double>(ks.front()) / static_cast<double>(total) * s - spread));
+  const long b_idx = static_cast<long>(
+      std::ceil(static_cast<double>(ks.back()) / static_cast<double>(total) * s + spread));
+  double a = -INFINITY, b = INFINITY;
+  if (a_idx >= 0) {
+    std::nth_element(sample.begin(), sample.begin() + a_idx, sample.end());
+    a = sample[a_idx];
+  }
+  if (b_idx < static_cast<long>(s)) {
+    const auto first = sample.begin() + std::max<long>(a_idx, 0);
+    std::nth_element(first, sample.begin() + b_idx, sample.end());
+    b = sample[b_idx];
+  }
+  std::vector<uint64_t> below(m), upto(m);
+  mat.CountBracket(a, b, below.data(), upto.data());
+  uint64_t n_below = 0, n_upto = 0;
+  for (size_t i = 0; i < m; ++i) {
+    n_below += below[i];
+    n_upto += upto[i];
+  }
+  const Band band{below.data(), upto.data(), a, b};
+  for (size_t t = 0; t < ks.size(); ++t) {
+    const bool inside = n_below <= ks[t] && ks[t] < n_upto;
+    out[t] = inside ? (a == b ? a : Select(mat, ks[t], band)) : Select(mat, ks[t]);
+  }
 }
 
-double PairwiseDifferences::Median() const {
-  const uint64_t total = size();
-  if (total % 2 == 1) return OrderStatistic(total / 2 + 1);
-  const uint64_t k = total / 2;
-  const double a = OrderStatistic(k);
-  // The (k+1)-th difference is a again if more than k differences are <= a, else the
-  // smallest difference above a: one O(m + n) sweep instead of a second selection.
-  const Matrix mat(x_, y_);
+// The (k+1)-th difference (1-based) given the k-th, a: a again if more than k differences
+// are <= a, else the smallest difference above a. One O(m + n) sweep.
+double NextOrderStatistic(const Matrix& mat, uint64_t k, double a) {
   std::vector<uint64_t> upto(mat.rows());
   mat.CountBelow<false>(a, &upto);
   uint64_t n_upto = 0;
@@ -157,8 +285,42 @@ double PairwiseDifferences::Median() const {
     n_upto += upto[i];
     if (upto[i] < mat.cols()) b = std::min(b, mat.At(i, upto[i]));
   }
-  if (n_upto > k) b = a;
+  return n_upto > k ? a : b;
+}
+
+double MeanOfTwo(double a, double b) {
   return static_cast<double>((static_cast<long double>(a) + b) / 2);  // as R's mean()
+}
+
+}  // namespace
+
+double PairwiseDifferences::OrderStatistic(uint64_t k) const {
+  return Select(Matrix(x_, y_), k - 1);
+}
+
+std::array<double, 3> PairwiseDifferences::BoundsAndMedian(uint64_t k_low, uint64_t k_high) const {
+  const Matrix mat(x_, y_);
+  const uint64_t total = size();
+  // 0-based ranks; the median's lower middle for an even count.
+  const uint64_t mid = total % 2 == 1 ? total / 2 : total / 2 - 1;
+  std::array<uint64_t, 3> ks = {k_low - 1, k_high - 1, mid};
+  std::array<size_t, 3> order = {0, 1, 2};
+  std::sort(order.begin(), order.end(), [&](size_t p, size_t q) { return ks[p] < ks[q]; });
+  const std::array<uint64_t, 3> sorted = {ks[order[0]], ks[order[1]], ks[order[2]]};
+  std::array<double, 3> found{};
+  SelectMany(mat, sorted, found.data());
+  std::array<double, 3> out{};
+  for (size_t t = 0; t < 3; ++t) out[order[t]] = found[t];
+  if (total % 2 == 0) out[2] = MeanOfTwo(out[2], NextOrderStatistic(mat, total / 2, out[2]));
+  return out;
+}
+
+double PairwiseDifferences::Median() const {
+  const uint64_t total = size();
+  if (total % 2 == 1) return OrderStatistic(total / 2 + 1);
+  const uint64_t k = total / 2;
+  const double a = OrderStatistic(k);
+  return MeanOfTwo(a, NextOrderStatistic(Matrix(x_, y_), k, a));
 }
 
 Result<double> HodgesLehmannEstimate(std::span<const double> x, std::span<const double> y,

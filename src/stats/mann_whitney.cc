@@ -95,6 +95,7 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
   }
 
   const PairwiseDifferences diffs(x, y);
+  uint64_t k_low = 0, k_high = 0;  // 1-based ranks of the interval's bounds; 0: unbounded side
   const double alpha = 1.0 - opt.conf_level;
   if (res.exact) {
     auto dist = WilcoxonDistribution::Create(m, n);
@@ -121,9 +122,8 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
       const int64_t ql = static_cast<int64_t>(mn) - qu;
       double achieved_alpha = static_cast<double>(dist->Cdf(qu - 1));
       if (two) achieved_alpha *= 2;
-      res.conf_low = opt.alternative == Alternative::kLess ? -INFINITY : diffs.OrderStatistic(qu);
-      res.conf_high =
-          opt.alternative == Alternative::kGreater ? INFINITY : diffs.OrderStatistic(ql + 1);
+      if (opt.alternative != Alternative::kLess) k_low = static_cast<uint64_t>(qu);
+      if (opt.alternative != Alternative::kGreater) k_high = static_cast<uint64_t>(ql + 1);
       res.conf_level = opt.conf_level;
       if (achieved_alpha - alpha > alpha / 2) {
         res.warnings.push_back("requested conf_level not achievable with these sample sizes");
@@ -155,20 +155,29 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
       const double sigma_ci = Sigma(md, nd, rs.within_tie_term);
       const bool two = opt.alternative == Alternative::kTwoSided;
       const double q = two ? alpha / 2 : alpha;
-      res.conf_low = -INFINITY;
-      res.conf_high = INFINITY;
       if (opt.alternative != Alternative::kLess) {
-        res.conf_low = diffs.OrderStatistic(AsymptoticBoundRank(
-            mn, sigma_ci, NormalUpperQuantile(q), opt.alternative, opt.correct));
+        k_low =
+            AsymptoticBoundRank(mn, sigma_ci, NormalUpperQuantile(q), opt.alternative, opt.correct);
       }
       if (opt.alternative != Alternative::kGreater) {
-        res.conf_high = diffs.OrderStatistic(AsymptoticBoundRank(
-            mn, sigma_ci, -NormalUpperQuantile(q), opt.alternative, opt.correct));
+        k_high = AsymptoticBoundRank(mn, sigma_ci, -NormalUpperQuantile(q), opt.alternative,
+                                     opt.correct);
       }
       res.conf_level = opt.conf_level;
     }
   }
-  if (opt.conf_int) res.estimate = diffs.Median();
+  if (opt.conf_int) {
+    // The bounds and the estimate are order statistics close in rank: selected together.
+    const auto [low, high, median] = diffs.BoundsAndMedian(k_low    ? k_low
+                                                           : k_high ? k_high
+                                                                    : 1,
+                                                           k_high  ? k_high
+                                                           : k_low ? k_low
+                                                                   : 1);
+    res.conf_low = k_low ? low : -INFINITY;
+    res.conf_high = k_high ? high : INFINITY;
+    res.estimate = median;
+  }
   return res;
 }
 

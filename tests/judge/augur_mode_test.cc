@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <random>
+#include <sstream>
+#include <string>
 
 #include "augur/judge/judge.h"
 
@@ -215,6 +217,32 @@ TEST(AnomalyCriterion, StepInTheCanaryFailsOnlyWhenAsked) {
   m.direction = Direction::kDecrease;  // a rise is not a regression for this metric
   j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
   EXPECT_NE(j->results[0].criterion, "anomaly score (robust z, EWMA, CUSUM of canary - baseline)");
+}
+
+// The numbers in a reason are printed as an ostream with precision 4 prints them (Num() builds
+// them without a stream, for speed; this pins the format). Shifts from none to large, so that
+// pass and fail reasons, tiny and large numbers and exponents all occur.
+TEST(AugurMode, ReasonNumbersAreFourSignificantDigits) {
+  auto fmt = [](double v) {
+    std::ostringstream o;
+    o.precision(4);
+    o << v;
+    return o.str();
+  };
+  for (int i = 0; i < 12; ++i) {
+    MetricConfig m = Latency();
+    m.anomaly_criterion = false;
+    const double scale = std::pow(10.0, i - 6);
+    auto base = Lognormal(200, 100, 10 + i), canary = Lognormal(200, 100 + 9 * i, 30 + i);
+    for (auto& v : base) v *= scale;
+    for (auto& v : canary) v *= scale;
+    auto j = Judge(OneMetric(m), std::vector<MetricPair>{{"latency", {}, base, canary}});
+    ASSERT_TRUE(j.has_value()) << j.error().message;
+    const auto& r = j->results[0];
+    const std::string numbers = "shift " + fmt(r.estimate) + " [" + fmt(r.ci_lower) + ", " +
+                                fmt(r.ci_upper) + "], p = " + fmt(r.p_value);
+    EXPECT_NE(r.reason.find(numbers), std::string::npos) << r.reason << " / " << numbers;
+  }
 }
 
 }  // namespace

@@ -59,6 +59,74 @@ TEST(PairwiseDifferences, LargeSelectionMatchesBruteForce) {
   EXPECT_EQ(pd.Median(), (all[pd.size() / 2 - 1] + all[pd.size() / 2]) / 2);
 }
 
+// BoundsAndMedian selects three order statistics through one shared band and then
+// interpolates: every shape of data must still give the exact differences. Shapes: continuous,
+// heavily tied, skewed with a far outlier (interpolation across a huge value range), values
+// near the double limit (the range of differences overflows, so interpolation is skipped),
+// and a constant sample.
+TEST(PairwiseDifferences, BoundsAndMedianMatchBruteForce) {
+  std::mt19937_64 rng(2026);
+  std::lognormal_distribution<double> ln(3, 0.4);
+  std::normal_distribution<double> norm(0, 1);
+  for (int shape = 0; shape < 5; ++shape) {
+    const size_t m = 300 + rng() % 400, n = 250 + rng() % 450;
+    std::vector<double> x(m), y(n);
+    for (size_t i = 0; i < m; ++i) {
+      switch (shape) {
+        case 0:
+          x[i] = ln(rng) * 1.02;
+          break;
+        case 1:
+          x[i] = std::round(norm(rng) * 3);
+          break;
+        case 2:
+          x[i] = i == 0 ? 1e12 : std::exp(norm(rng) * 2);
+          break;
+        case 3:
+          x[i] = 1e307 * norm(rng);
+          break;
+        default:
+          x[i] = 7;
+          break;
+      }
+    }
+    for (size_t j = 0; j < n; ++j) {
+      y[j] = shape == 0   ? ln(rng)
+             : shape == 1 ? std::round(norm(rng) * 3)
+             : shape == 2 ? std::exp(norm(rng) * 2)
+             : shape == 3 ? -1e307 * norm(rng)
+                          : 5 + (j % 3);
+    }
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const auto all = AllDifferences(x, y);
+    const PairwiseDifferences pd(x, y);
+    const uint64_t total = pd.size();
+    const double median =
+        (total % 2 == 1) ? all[total / 2]
+                         : static_cast<double>(
+                               (static_cast<long double>(all[total / 2 - 1]) + all[total / 2]) / 2);
+    // Interval-like pairs around the median, reversed and equal ranks, and the extremes.
+    const std::vector<std::pair<uint64_t, uint64_t>> pairs = {
+        {total / 2 - total / 40, total / 2 + total / 40},
+        {total / 2 - total / 200, total / 2 + total / 150},
+        {total / 2 + 3, total / 2 - 3},
+        {total / 3, total / 3},
+        {1, total},
+        {total / 50, total - total / 50}};
+    for (const auto& [lo, hi] : pairs) {
+      const auto got = pd.BoundsAndMedian(lo, hi);
+      EXPECT_EQ(got[0], all[lo - 1]) << "shape " << shape << " k " << lo;
+      EXPECT_EQ(got[1], all[hi - 1]) << "shape " << shape << " k " << hi;
+      EXPECT_EQ(got[2], median) << "shape " << shape;
+      EXPECT_EQ(got[2], pd.Median()) << "shape " << shape;
+    }
+    for (uint64_t k : {uint64_t{1}, total / 7, total / 2, total - total / 9, total}) {
+      EXPECT_EQ(pd.OrderStatistic(k), all[k - 1]) << "shape " << shape << " k " << k;
+    }
+  }
+}
+
 TEST(HodgesLehmann, EstimateHandlesEdgeCases) {
   const std::vector<double> one = {5}, two = {1, 3};
   EXPECT_EQ(*HodgesLehmannEstimate(one, two), 3.0);  // differences {4, 2}: median 3

@@ -1,0 +1,329 @@
+// Standalone rollouts end to end, with every part real: two augur-demo-service backends behind
+// HAProxy 2.6 (tests/testing/lab.h), the real `augur serve` daemon scraping HAProxy's exporter
+// with its embedded scraper, rollouts submitted over its /v1/rollouts API, and HAProxy's weights
+// moved through the runtime API by the daemon's router. Weights are checked in HAProxy itself.
+//
+// Intervals are short (--min-interval 2s lowers Flagger's 10 s floor) so each rollout takes
+// seconds; the metrics' rate windows (4 s) hold several 1 s scrapes.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "testing/lab.h"
+#include "testing/process.h"
+
+namespace augur::testing {
+namespace {
+
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Background traffic through HAProxy until destroyed.
+class BackgroundLoad {
+ public:
+  BackgroundLoad(int port, int rps) {
+    for (int t = 0; t < 2; ++t) {
+      threads_.emplace_back([this, port, rps] {
+        httplib::Client c("127.0.0.1", port);
+        c.set_connection_timeout(seconds(2));
+        c.set_read_timeout(seconds(5));
+        const auto gap = std::chrono::microseconds(2'000'000 / rps);
+        auto next = std::chrono::steady_clock::now();
+        while (!stop_) {
+          auto r = c.Get("/");
+          if (r) ++answered_;
+          next += gap;
+          std::this_thread::sleep_until(next);
+        }
+      });
+    }
+  }
+  ~BackgroundLoad() {
+    stop_ = true;
+    for (auto& t : threads_) t.join();
+  }
+  int64_t answered() const { return answered_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> answered_{0};
+  std::vector<std::thread> threads_;
+};
+
+class RolloutE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {}
+
+  void StartLab(double canary_errors, double canary_latency_ms) {
+    LabOptions o;
+    o.primary.weight = 100;
+    o.canary.weight = 0;
+    o.canary.error_rate = canary_errors;
+    o.canary.latency_ms = canary_latency_ms;
+    auto lab = Lab::Start(o);
+    ASSERT_TRUE(lab) << lab.error().message;
+    lab_ = std::move(*lab);
+    load_ = std::make_unique<BackgroundLoad>(lab_->frontend_port(), 200);
+  }
+
+  void StartDaemon() {
+    if (port_ == 0) {
+      auto p = FreeLoopbackPort();
+      ASSERT_TRUE(p);
+      port_ = *p;
+    }
+    ProcessOptions o;
+    o.argv = {AUGUR_BINARY,
+              "serve",
+              "--listen",
+              "127.0.0.1:" + std::to_string(port_),
+              "--storage",
+              lab_->dir() + "/augur.db",
+              "--scrape",
+              "http://127.0.0.1:" + std::to_string(lab_->exporter_port()) + "/metrics",
+              "--scrape-interval",
+              "1s",
+              "--min-interval",
+              "2s"};
+    o.stderr_file = lab_->dir() + "/augur-" + std::to_string(++starts_) + ".log";
+    auto d = Process::Start(o);
+    ASSERT_TRUE(d) << d.error().message;
+    daemon_ = std::move(*d);
+    for (int i = 0; i < 200; ++i) {
+      if (auto r = HttpCall(port_, "GET", "/healthz"); r && r->status == 200) return;
+      std::this_thread::sleep_for(milliseconds(25));
+    }
+    FAIL() << "daemon did not start: " << daemon_->Stderr();
+  }
+
+  // A Canary for the lab: HAProxy router on the runtime API, Flagger-style metrics.
+  std::string Spec(const std::string& name, const std::string& extra_analysis = "") const {
+    return "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata:\n  name: " + name +
+           "\n  namespace: lab\nspec:\n  targetRef: {apiVersion: apps/v1, kind: Deployment, "
+           "name: app}\n  analysis:\n    interval: 2s\n    threshold: 2\n    maxWeight: 75\n"
+           "    stepWeight: 25\n" +
+           extra_analysis +
+           "    metrics:\n"
+           "      - name: request-success-rate\n        thresholdRange: {min: 99}\n"
+           "        interval: 4s\n"
+           "      - name: request-duration\n        thresholdRange: {max: 20}\n"
+           "        interval: 4s\n"
+           "  augur:\n    provider: haproxy\n    router:\n      kind: haproxy\n      haproxy:\n"
+           "        address: 127.0.0.1:" +
+           std::to_string(lab_->runtime_port()) + "\n        backend: be_app\n";
+  }
+
+  json Submit(const std::string& spec) {
+    auto r = HttpCall(port_, "POST", "/v1/rollouts", spec, seconds(10));
+    EXPECT_TRUE(r) << (r ? "" : r.error().message);
+    if (!r) return json();
+    EXPECT_TRUE(r->status == 201 || r->status == 200) << r->status << " " << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+
+  json Status(const std::string& name) {
+    auto r = HttpCall(port_, "GET", "/v1/rollouts/lab/" + name);
+    if (!r || r->status != 200) return json();
+    return json::parse(r->body, nullptr, false);
+  }
+
+  // Polls until `pred(status)` or the timeout; returns the last status seen.
+  template <typename P>
+  json WaitFor(const std::string& name, P pred, seconds timeout = seconds(60)) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    json s;
+    while (std::chrono::steady_clock::now() < end) {
+      s = Status(name);
+      if (s.is_object() && pred(s)) return s;
+      std::this_thread::sleep_for(milliseconds(100));
+    }
+    ADD_FAILURE() << "timed out; last status: " << s.dump();
+    return s;
+  }
+
+  static bool Terminal(const json& s) {
+    return s.value("phase", "") == "Succeeded" || s.value("phase", "") == "Failed";
+  }
+
+  int HaproxyCanaryWeight() {
+    auto w = lab_->GetWeight("canary");
+    EXPECT_TRUE(w) << (w ? "" : w.error().message);
+    return w ? *w : -1;
+  }
+  int HaproxyPrimaryWeight() {
+    auto w = lab_->GetWeight("primary");
+    EXPECT_TRUE(w) << (w ? "" : w.error().message);
+    return w ? *w : -1;
+  }
+
+  void TearDown() override {
+    load_.reset();
+    if (daemon_) daemon_->Stop();
+  }
+
+  std::unique_ptr<Lab> lab_;
+  std::unique_ptr<BackgroundLoad> load_;
+  std::unique_ptr<Process> daemon_;
+  int port_ = 0;
+  int starts_ = 0;
+};
+
+TEST_F(RolloutE2E, HealthyCanaryIsPromotedStepByStep) {
+  StartLab(0, 0);
+  StartDaemon();
+  std::this_thread::sleep_for(seconds(2));  // a few scrapes before the first check
+  Submit(Spec("good"));
+  // While progressing, HAProxy holds exactly the weights the daemon reports.
+  std::vector<int> seen;
+  const auto end = std::chrono::steady_clock::now() + seconds(60);
+  json s;
+  while (std::chrono::steady_clock::now() < end) {
+    s = Status("good");
+    if (Terminal(s)) break;
+    if (s.value("phase", "") == "Progressing") {
+      const int w = s.value("canaryWeight", -1);
+      if (seen.empty() || seen.back() != w) seen.push_back(w);
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_EQ(s.value("phase", ""), "Succeeded") << s.dump(2);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), 75);
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_GT(seen[i], seen[i - 1]);
+  EXPECT_EQ(HaproxyCanaryWeight(), 0);
+  EXPECT_EQ(HaproxyPrimaryWeight(), 100);
+  EXPECT_EQ(s.at("lastCheck").at("verdict"), "pass") << s.dump();
+  EXPECT_EQ(s.at("failedChecks"), 0);
+}
+
+TEST_F(RolloutE2E, CanaryWithErrorsIsRolledBack) {
+  StartLab(0.10, 0);
+  StartDaemon();
+  std::this_thread::sleep_for(seconds(2));
+  Submit(Spec("errors"));
+  json s = WaitFor("errors", Terminal);
+  ASSERT_EQ(s.value("phase", ""), "Failed") << s.dump();
+  EXPECT_EQ(s.at("failedChecks"), 2);
+  EXPECT_NE(s.at("lastCheck").at("reason").get<std::string>().find("request-success-rate"),
+            std::string::npos)
+      << s.dump();
+  EXPECT_EQ(HaproxyCanaryWeight(), 0);
+  EXPECT_EQ(HaproxyPrimaryWeight(), 100);
+}
+
+TEST_F(RolloutE2E, LatencyRegressionIsRolledBack) {
+  StartLab(0, 30);  // +30 ms on every canary response; the limit is 20 ms
+  StartDaemon();
+  std::this_thread::sleep_for(seconds(2));
+  Submit(Spec("slow"));
+  json s = WaitFor("slow", Terminal);
+  ASSERT_EQ(s.value("phase", ""), "Failed") << s.dump();
+  EXPECT_NE(s.at("lastCheck").at("reason").get<std::string>().find("request-duration"),
+            std::string::npos)
+      << s.dump();
+  EXPECT_EQ(HaproxyCanaryWeight(), 0);
+}
+
+TEST_F(RolloutE2E, PromotionGateHoldsUntilOpened) {
+  StartLab(0, 0);
+  // The gate: a loopback webhook receiver of the test's own (what a Flagger load tester or a
+  // human approval service would be), refusing until the test opens it.
+  std::atomic<bool> open{false};
+  std::atomic<int> asked{0};
+  httplib::Server gate;
+  gate.Post("/gate", [&](const httplib::Request&, httplib::Response& res) {
+    ++asked;
+    res.status = open ? 200 : 403;
+    res.set_content(open ? "approved" : "not yet", "text/plain");
+  });
+  const int gate_port = gate.bind_to_any_port("127.0.0.1");
+  std::thread gate_thread([&] { gate.listen_after_bind(); });
+  StartDaemon();
+  std::this_thread::sleep_for(seconds(2));
+  Submit(Spec("gated",
+              "    webhooks:\n      - name: approval\n        type: confirm-promotion\n"
+              "        url: http://127.0.0.1:" +
+                  std::to_string(gate_port) + "/gate\n"));
+  json s =
+      WaitFor("gated", [](const json& j) { return j.value("phase", "") == "WaitingPromotion"; });
+  // Held: several more intervals pass without promotion and without counting failures.
+  std::this_thread::sleep_for(seconds(5));
+  s = Status("gated");
+  EXPECT_EQ(s.value("phase", ""), "WaitingPromotion") << s.dump();
+  EXPECT_EQ(s.value("failedChecks", -1), 0);
+  EXPECT_EQ(HaproxyCanaryWeight(), 75);
+  EXPECT_GE(asked.load(), 2);
+  open = true;
+  s = WaitFor("gated", Terminal);
+  EXPECT_EQ(s.value("phase", ""), "Succeeded") << s.dump();
+  EXPECT_EQ(HaproxyCanaryWeight(), 0);
+  gate.stop();
+  gate_thread.join();
+}
+
+TEST_F(RolloutE2E, OperatorAbortRollsBack) {
+  StartLab(0, 0);
+  StartDaemon();
+  std::this_thread::sleep_for(seconds(2));
+  Submit(Spec("abort"));
+  WaitFor("abort", [](const json& j) { return j.value("canaryWeight", 0) == 50; });
+  EXPECT_EQ(HaproxyCanaryWeight(), 50);
+  auto r = HttpCall(port_, "POST", "/v1/rollouts/lab/abort/abort",
+                    R"({"reason":"release manager says no"})");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json s = json::parse(r->body);
+  EXPECT_EQ(s.value("phase", ""), "Failed") << s.dump();
+  EXPECT_NE(s.value("message", "").find("release manager says no"), std::string::npos);
+  EXPECT_EQ(HaproxyCanaryWeight(), 0);
+  // A command the phase forbids is a conflict, an unknown rollout 404.
+  auto again = HttpCall(port_, "POST", "/v1/rollouts/lab/abort/pause");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409) << again->body;
+  auto none = HttpCall(port_, "GET", "/v1/rollouts/lab/none");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 404);
+}
+
+TEST_F(RolloutE2E, SigkillMidRolloutResumesAtTheSameWeight) {
+  StartLab(0, 0);
+  StartDaemon();
+  std::this_thread::sleep_for(seconds(2));
+  Submit(Spec("crash"));
+  WaitFor("crash", [](const json& j) { return j.value("canaryWeight", 0) == 50; });
+  ASSERT_EQ(daemon_->Kill(), -SIGKILL);
+  // The router kept what the daemon had persisted and applied.
+  EXPECT_EQ(HaproxyCanaryWeight(), 50);
+  EXPECT_EQ(HaproxyPrimaryWeight(), 50);
+  StartDaemon();  // same storage, same port
+  json s = Status("crash");
+  ASSERT_TRUE(s.is_object());
+  EXPECT_EQ(s.value("phase", ""), "Progressing") << s.dump();
+  EXPECT_EQ(s.value("canaryWeight", -1), 50) << s.dump();
+  s = WaitFor("crash", Terminal);
+  ASSERT_EQ(s.value("phase", ""), "Succeeded") << s.dump();
+  EXPECT_EQ(HaproxyCanaryWeight(), 0);
+  // Each step happened once across both daemon lives (events persist with the rollout).
+  int advance_50 = 0, advance_75 = 0, promotions = 0;
+  for (const auto& e : s.at("events")) {
+    const std::string line = e.get<std::string>();
+    advance_50 += line.find("Advance canary weight 50") != std::string::npos;
+    advance_75 += line.find("Advance canary weight 75") != std::string::npos;
+    promotions += line.find("promotion started") != std::string::npos;
+  }
+  EXPECT_EQ(advance_50, 1) << s.dump();
+  EXPECT_EQ(advance_75, 1) << s.dump();
+  EXPECT_EQ(promotions, 1) << s.dump();
+}
+
+}  // namespace
+}  // namespace augur::testing
