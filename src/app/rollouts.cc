@@ -253,7 +253,8 @@ void CheckModel(const RolloutEnvironment& env, const rollout::CheckContext& ctx,
 }
 
 // Notifier settings as the factory wants them.
-Result<std::unique_ptr<notifiers::Notifier>> Notifiers(const rollout::CanarySpec& spec) {
+Result<std::unique_ptr<notifiers::Notifier>> Notifiers(
+    const rollout::CanarySpec& spec, const std::function<void(const std::string&)>& log) {
   std::vector<std::unique_ptr<notifiers::Notifier>> targets;
   for (size_t i = 0; i < spec.augur.notifications.size(); ++i) {
     const auto& n = spec.augur.notifications[i];
@@ -270,7 +271,20 @@ Result<std::unique_ptr<notifiers::Notifier>> Notifiers(const rollout::CanarySpec
     targets.push_back(std::move(*one));
   }
   if (targets.empty()) return std::unique_ptr<notifiers::Notifier>();
-  return std::unique_ptr<notifiers::Notifier>(notifiers::NewAsyncFanout(std::move(targets), 256));
+  notifiers::FanoutOptions fo;
+  const std::string rollout = spec.namespace_ + "/" + spec.name;
+  fo.on_error = [log, rollout](const std::string& target, const Error& e) {
+    if (log) {
+      log(Json({{"time", FormatTimeMs(NowMs())},
+                {"level", "warn"},
+                {"event", "notification_failed"},
+                {"rollout", rollout},
+                {"target", target},
+                {"error", e.message}})
+              .dump());
+    }
+  };
+  return std::unique_ptr<notifiers::Notifier>(notifiers::NewAsyncFanout(std::move(targets), fo));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,7 +417,7 @@ rollout::ProviderFactory MakeProviderFactory(RolloutEnvironment env) {
         if (!router) return router.error().WithContext("spec.augur.router");
         p.router = std::move(*router);
         p.webhooks = std::make_unique<HttpWebhooks>();
-        auto out = Notifiers(spec);
+        auto out = Notifiers(spec, env.log);
         if (!out) return out.error();
         p.notifier = std::make_unique<EventNotifier>(spec.namespace_ + "/" + spec.name,
                                                      std::move(*out), env.log);

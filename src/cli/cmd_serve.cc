@@ -238,18 +238,13 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   env.models = &rollout_models;
   env.default_provider = opt.default_provider;
   env.on_source_failure = opt.on_source_failure;
+  env.log = [](const std::string& line) { std::cerr << line << "\n"; };
   auto state_store = app::NewHistoryStateStore(history->get());
   rollout::ManagerOptions mo;
   mo.clock = &app::SystemClock();
   mo.store = state_store.get();
   mo.providers = app::MakeProviderFactory(env);
   mo.min_interval_ms = min_interval_ms;
-  mo.on_event = [](const std::string& key, const rollout::Event& e) {
-    std::cerr << "{\"level\":\"" << rollout::SeverityName(e.severity)
-              << "\",\"event\":\"rollout\",\"rollout\":\"" << key << "\",\"phase\":\""
-              << rollout::PhaseName(e.state.phase) << "\",\"weight\":" << e.state.canary_weight
-              << ",\"failedChecks\":" << e.state.failed_checks << "}\n";
-  };
   auto manager = rollout::Manager::Create(std::move(mo));
   if (!manager) return bad(manager.error());
   if (Status started = (*manager)->Start(); !started) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -106,7 +107,8 @@ class RolloutE2E : public ::testing::Test {
   }
 
   // A Canary for the lab: HAProxy router on the runtime API, Flagger-style metrics.
-  std::string Spec(const std::string& name, const std::string& extra_analysis = "") const {
+  std::string Spec(const std::string& name, const std::string& extra_analysis = "",
+                   const std::string& extra_augur = "") const {
     return "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata:\n  name: " + name +
            "\n  namespace: lab\nspec:\n  targetRef: {apiVersion: apps/v1, kind: Deployment, "
            "name: app}\n  analysis:\n    interval: 2s\n    threshold: 2\n    maxWeight: 75\n"
@@ -119,7 +121,7 @@ class RolloutE2E : public ::testing::Test {
            "        interval: 4s\n"
            "  augur:\n    provider: haproxy\n    router:\n      kind: haproxy\n      haproxy:\n"
            "        address: 127.0.0.1:" +
-           std::to_string(lab_->runtime_port()) + "\n        backend: be_app\n";
+           std::to_string(lab_->runtime_port()) + "\n        backend: be_app\n" + extra_augur;
   }
 
   json Submit(const std::string& spec) {
@@ -240,6 +242,13 @@ TEST_F(RolloutE2E, PromotionGateHoldsUntilOpened) {
   std::atomic<bool> open{false};
   std::atomic<int> asked{0};
   httplib::Server gate;
+  std::mutex events_mu;
+  std::vector<json> events;
+  gate.Post("/events", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> l(events_mu);
+    events.push_back(json::parse(req.body, nullptr, false));
+    res.status = 200;
+  });
   gate.Post("/gate", [&](const httplib::Request&, httplib::Response& res) {
     ++asked;
     res.status = open ? 200 : 403;
@@ -249,10 +258,14 @@ TEST_F(RolloutE2E, PromotionGateHoldsUntilOpened) {
   std::thread gate_thread([&] { gate.listen_after_bind(); });
   StartDaemon();
   std::this_thread::sleep_for(seconds(2));
+  // Notifications go to the same receiver, as generic JSON webhooks.
   Submit(Spec("gated",
               "    webhooks:\n      - name: approval\n        type: confirm-promotion\n"
               "        url: http://127.0.0.1:" +
-                  std::to_string(gate_port) + "/gate\n"));
+                  std::to_string(gate_port) + "/gate\n",
+              "    notifications:\n      - kind: webhook\n        webhook: {url: "
+              "\"http://127.0.0.1:" +
+                  std::to_string(gate_port) + "/events\"}\n"));
   json s =
       WaitFor("gated", [](const json& j) { return j.value("phase", "") == "WaitingPromotion"; });
   // Held: several more intervals pass without promotion and without counting failures.
@@ -266,6 +279,23 @@ TEST_F(RolloutE2E, PromotionGateHoldsUntilOpened) {
   s = WaitFor("gated", Terminal);
   EXPECT_EQ(s.value("phase", ""), "Succeeded") << s.dump();
   EXPECT_EQ(HaproxyCanaryWeight(), 0);
+  // Every transition was notified, in order, ending with the success.
+  for (int i = 0; i < 50; ++i) {
+    {
+      std::lock_guard<std::mutex> l(events_mu);
+      if (!events.empty() && events.back().value("phase", "") == "Succeeded") break;
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  {
+    std::lock_guard<std::mutex> l(events_mu);
+    ASSERT_GE(events.size(), 5u);
+    EXPECT_EQ(events.front().value("rollout", ""), "lab/gated");
+    EXPECT_EQ(events.back().value("phase", ""), "Succeeded") << events.back().dump();
+    bool waited = false;
+    for (const auto& e : events) waited = waited || e.value("phase", "") == "WaitingPromotion";
+    EXPECT_TRUE(waited);
+  }
   gate.stop();
   gate_thread.join();
 }

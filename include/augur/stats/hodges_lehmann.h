@@ -9,9 +9,14 @@
 // the exact median of the differences rather than R's root (they differ by at most half the
 // gap between the two middle differences plus 1e-4; see README "Statistics").
 //
-// Selection is Floyd-Rivest-style sampling over the implicit sorted matrix: each pass costs
-// O(nx + ny) and shrinks the candidate set by a large factor, so one order statistic costs
-// O((nx + ny) log(nx ny)) after the O(n log n) sorts; memory is O(nx + ny).
+// Selection works on the implicit sorted matrix: each pass costs O(nx + ny) (branch-free
+// two-pointer counts) and shrinks the candidate set by a large factor, so one order statistic
+// costs O((nx + ny) log(nx ny)) after the O(n log n) sorts; memory is O(nx + ny). The first
+// pass brackets the target between two order statistics of a random sample (Floyd-Rivest);
+// once the candidates form a narrow value band, later passes bracket it by linear
+// interpolation of the rank, which needs no sample and keeps far fewer candidates (a miss
+// only costs a pass: results are exact either way). BoundsAndMedian shares the first pass
+// between an interval's bounds and the median. 2 x 1,000 values: ~0.1 ms for all three.
 // Thread-safety: PairwiseDifferences is immutable; concurrent calls are safe.
 #pragma once
 
