@@ -14,6 +14,7 @@
 #include "augur/sources/prometheus_source.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/local_stack.h"
 
 namespace augur::cli {
 namespace {
@@ -38,20 +39,6 @@ const std::vector<FlagSpec> kRecordFlags = {
     {"timeout", "DURATION", "per-request timeout", "30s"},
 };
 
-// The bundled models/ or queries/: beside an installed binary, or in the source tree.
-std::string BundledPath(const std::string& what) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  std::vector<fs::path> candidates;
-  if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share" / "augur" / what);
-  candidates.push_back(fs::path(AUGUR_INSTALL_DATADIR) / what);
-  candidates.push_back(fs::path(AUGUR_SOURCE_DIR) / what);
-  for (const auto& c : candidates) {
-    if (fs::is_directory(c, ec)) return c.string();
-  }
-  return candidates.back().string();
-}
 
 // A bundled model name (models/<name>.yaml|.yml|.json beside the binary or in the source
 // tree) or a path to a model file. (Same lookup as augur generate's.)
@@ -63,7 +50,7 @@ Result<judge::Model> ResolveModel(const std::string& spec) {
   }
   {
     for (const char* ext : {".yaml", ".yml", ".json"}) {
-      const fs::path p = fs::path(BundledPath("models")) / (spec + ext);
+      const fs::path p = fs::path(BundledDir("models")) / (spec + ext);
       if (fs::is_regular_file(p, ec)) return config::LoadModelFile(p.string());
     }
   }
@@ -176,7 +163,7 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
   if (!model) return fail(model.error().WithContext("--model"));
   if (model->metrics.empty()) return fail(InvalidArgument("--model: the model has no metrics"));
   release.model = model->name;
-  const std::string queries_dir = a->Has("queries") ? a->Get("queries") : BundledPath("queries");
+  const std::string queries_dir = a->Has("queries") ? a->Get("queries") : BundledDir("queries");
   auto templates = sources::LoadQueryTemplateDir(queries_dir);
   if (!templates) return fail(templates.error().WithContext("--queries"));
 
