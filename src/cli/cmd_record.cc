@@ -39,7 +39,6 @@ const std::vector<FlagSpec> kRecordFlags = {
     {"timeout", "DURATION", "per-request timeout", "30s"},
 };
 
-
 // A bundled model name (models/<name>.yaml|.yml|.json beside the binary or in the source
 // tree) or a path to a model file. (Same lookup as augur generate's.)
 Result<judge::Model> ResolveModel(const std::string& spec) {
