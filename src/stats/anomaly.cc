@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
+#include <charconv>
 #include <deque>
 #include <limits>
 #include <string>
@@ -20,11 +20,12 @@ constexpr double kMeanAdToSd = 1.2533141373155003;
 constexpr double kRelativeScaleFloor = 1e-12;
 
 std::string Num(double v) {
-  // What an ostream with precision(3) prints (the standard defines it as %.3g), without
-  // constructing a stream: reasons are built for every metric of every judgement.
+  // What an ostream with precision(3) prints (%.3g; to_chars with a precision is defined as
+  // printf's), without a stream (reasons are built for every metric of every judgement) and
+  // without stdio, which stats/ does not use.
   char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%.3g", v);
-  return std::string(buf, static_cast<size_t>(n));
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 3);
+  return std::string(buf, r.ptr);
 }
 
 Status ValidateOptions(const AnomalyOptions& o) {
