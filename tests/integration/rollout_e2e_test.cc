@@ -4,7 +4,7 @@
 // moved through the runtime API by the daemon's router. Weights are checked in HAProxy itself.
 //
 // Intervals are short (--min-interval 2s lowers Flagger's 10 s floor) so each rollout takes
-// seconds; the metrics' rate windows (4 s) hold several 1 s scrapes.
+// seconds; the metrics' rate windows (6 s) hold several 1 s scrapes.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -107,18 +107,22 @@ class RolloutE2E : public ::testing::Test {
   }
 
   // A Canary for the lab: HAProxy router on the runtime API, Flagger-style metrics.
+  // Rollouts expected to pass get threshold 3, so one check starved by a loaded CI machine (a
+  // late scrape) cannot roll them back; those expected to fail use 2.
   std::string Spec(const std::string& name, const std::string& extra_analysis = "",
-                   const std::string& extra_augur = "") const {
+                   const std::string& extra_augur = "", int threshold = 3) const {
     return "apiVersion: flagger.app/v1beta1\nkind: Canary\nmetadata:\n  name: " + name +
            "\n  namespace: lab\nspec:\n  targetRef: {apiVersion: apps/v1, kind: Deployment, "
-           "name: app}\n  analysis:\n    interval: 2s\n    threshold: 2\n    maxWeight: 75\n"
+           "name: app}\n  analysis:\n    interval: 2s\n    threshold: " +
+           std::to_string(threshold) +
+           "\n    maxWeight: 75\n"
            "    stepWeight: 25\n" +
            extra_analysis +
            "    metrics:\n"
            "      - name: request-success-rate\n        thresholdRange: {min: 99}\n"
-           "        interval: 4s\n"
+           "        interval: 6s\n"
            "      - name: request-duration\n        thresholdRange: {max: 20}\n"
-           "        interval: 4s\n"
+           "        interval: 6s\n"
            "  augur:\n    provider: haproxy\n    router:\n      kind: haproxy\n      haproxy:\n"
            "        address: 127.0.0.1:" +
            std::to_string(lab_->runtime_port()) + "\n        backend: be_app\n" + extra_augur;
@@ -211,7 +215,7 @@ TEST_F(RolloutE2E, CanaryWithErrorsIsRolledBack) {
   StartLab(0.10, 0);
   StartDaemon();
   std::this_thread::sleep_for(seconds(2));
-  Submit(Spec("errors"));
+  Submit(Spec("errors", "", "", 2));
   json s = WaitFor("errors", Terminal);
   ASSERT_EQ(s.value("phase", ""), "Failed") << s.dump();
   EXPECT_EQ(s.at("failedChecks"), 2);
@@ -226,7 +230,7 @@ TEST_F(RolloutE2E, LatencyRegressionIsRolledBack) {
   StartLab(0, 30);  // +30 ms on every canary response; the limit is 20 ms
   StartDaemon();
   std::this_thread::sleep_for(seconds(2));
-  Submit(Spec("slow"));
+  Submit(Spec("slow", "", "", 2));
   json s = WaitFor("slow", Terminal);
   ASSERT_EQ(s.value("phase", ""), "Failed") << s.dump();
   EXPECT_NE(s.at("lastCheck").at("reason").get<std::string>().find("request-duration"),
