@@ -7,6 +7,7 @@
 // seconds; the metrics' rate windows (6 s) hold several 1 s scrapes.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -357,6 +359,36 @@ TEST_F(RolloutE2E, SigkillMidRolloutResumesAtTheSameWeight) {
   EXPECT_EQ(advance_50, 1) << s.dump();
   EXPECT_EQ(advance_75, 1) << s.dump();
   EXPECT_EQ(promotions, 1) << s.dump();
+}
+
+// The README's first command ends in `augur demo`: run it as a user does (shorter interval) and
+// check its promise: the healthy canary promoted, the faulty one rolled back, exit 0, a report,
+// and nothing left running.
+TEST(AugurDemo, PromotesTheHealthyCanaryAndRollsBackTheFaultyOne) {
+  const std::string report = std::filesystem::temp_directory_path() /
+                             ("augur-demo-test-" + std::to_string(::getpid()) + ".md");
+  ProcessOptions o;
+  o.argv = {AUGUR_BINARY, "demo", "--interval", "3s", "--report", report};
+  auto p = Process::Start(o);
+  ASSERT_TRUE(p) << p.error().message;
+  auto code = (*p)->Wait(seconds(240));
+  ASSERT_TRUE(code) << code.error().message;
+  const std::string out = (*p)->Stdout();
+  EXPECT_EQ(*code, 0) << out << (*p)->Stderr();
+  EXPECT_NE(out.find("promoted: demo-healthy"), std::string::npos) << out;
+  EXPECT_NE(out.find("rolled back: demo-faulty (request-"), std::string::npos) << out;
+  std::ifstream in(report);
+  ASSERT_TRUE(in) << report;
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("| demo-faulty | rolled back | rolled back |"), std::string::npos)
+      << text.str();
+  std::filesystem::remove(report);
+  // Its working directory (HAProxy config, logs, database) is gone: everything was stopped.
+  const auto dir_line = out.substr(0, out.find('\n'));
+  const std::string prefix = "augur demo: working directory ";
+  ASSERT_EQ(dir_line.rfind(prefix, 0), 0u) << out;
+  EXPECT_FALSE(std::filesystem::exists(dir_line.substr(prefix.size()))) << dir_line;
 }
 
 }  // namespace
