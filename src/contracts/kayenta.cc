@@ -27,8 +27,7 @@ void OnlyKeys(const json& obj, const std::string& path, const std::set<std::stri
   }
 }
 
-double Number(const json& v, const std::string& path) {
-  if (v.is_number()) return v.get<double>();
+double NonNumber(const json& v, const std::string& path) {
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
     if (s == "NaN") return NAN;
@@ -37,6 +36,18 @@ double Number(const json& v, const std::string& path) {
   }
   if (v.is_null()) return NAN;
   Fail(path, std::string("must be a number, got ") + v.type_name());
+}
+
+double Number(const json& v, const std::string& path) {
+  if (v.is_number()) return v.get<double>();
+  return NonNumber(v, path);
+}
+
+// The element of a series: the path is built only when the value is not a plain number
+// (series hold thousands of values; a path string for each was a quarter of a judgement).
+double Element(const json& v, const std::string& series_path, size_t index) {
+  if (v.is_number()) return v.get<double>();
+  return NonNumber(v, series_path + "[" + std::to_string(index) + "]");
 }
 
 bool Bool(const json& v, const std::string& path) {
@@ -206,7 +217,8 @@ std::vector<judge::MetricPair> PairList(const json& doc, const std::string& root
       if (!v.contains(side) || !v[side].is_array()) Fail(sp, "must be an array of numbers");
       auto& dst = std::string(side) == "control" ? pair.control : pair.experiment;
       size_t k = 0;
-      for (const json& x : v[side]) dst.push_back(Number(x, sp + "[" + std::to_string(k++) + "]"));
+      dst.reserve(v[side].size());
+      for (const json& x : v[side]) dst.push_back(Element(x, sp, k++));
     }
     out.push_back(std::move(pair));
   }
@@ -265,8 +277,8 @@ Result<std::vector<judge::MetricPair>> ParseJudgeData(std::string_view text) {
         if (!mj.contains(side) || !mj[side].is_array()) Fail(sp, "must be an array of numbers");
         auto& dst = std::string(side) == "baseline" ? pair.control : pair.experiment;
         size_t k = 0;
-        for (const json& x : mj[side])
-          dst.push_back(Number(x, sp + "[" + std::to_string(k++) + "]"));
+        dst.reserve(mj[side].size());
+        for (const json& x : mj[side]) dst.push_back(Element(x, sp, k++));
       }
       out.push_back(std::move(pair));
     }

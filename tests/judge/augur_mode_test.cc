@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string>
 
+#include "augur/contracts/kayenta.h"
 #include "augur/judge/judge.h"
 
 namespace augur::judge {
@@ -243,6 +244,29 @@ TEST(AugurMode, ReasonNumbersAreFourSignificantDigits) {
                                 fmt(r.ci_upper) + "], p = " + fmt(r.p_value);
     EXPECT_NE(r.reason.find(numbers), std::string::npos) << r.reason << " / " << numbers;
   }
+}
+
+}  // namespace
+}  // namespace augur::judge
+
+namespace augur::judge {
+namespace {
+
+// A bad value deep in a series is named by its index; NaN spellings still read as NaN.
+TEST(JudgeData, BadValueIsNamedByItsIndex) {
+  auto bad = contracts::ParseJudgeData(
+      R"({"metrics":[{"name":"m","canary":[1,2],"baseline":[1,2,"x",4]}]})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("metrics[0].baseline[2]: must be a number"), std::string::npos)
+      << bad.error().message;
+  auto ok = contracts::ParseJudgeData(
+      R"({"metrics":[{"name":"m","canary":[1,"NaN",null],"baseline":[0.5,2.5]}]})");
+  ASSERT_TRUE(ok) << ok.error().message;
+  ASSERT_EQ(ok->size(), 1u);
+  EXPECT_EQ((*ok)[0].experiment.size(), 3u);
+  EXPECT_TRUE(std::isnan((*ok)[0].experiment[1]));
+  EXPECT_TRUE(std::isnan((*ok)[0].experiment[2]));
+  EXPECT_EQ((*ok)[0].control[1], 2.5);
 }
 
 }  // namespace
