@@ -4,28 +4,14 @@
 #include <cmath>
 #include <sstream>
 
+#include "augur/core/spelling.h"
+
 namespace augur::cli {
 
 std::optional<std::string> DidYouMean(const std::string& word,
                                       const std::vector<std::string>& candidates) {
-  size_t best = word.size() / 2 + 2;  // ninja's rule of thumb: allow a few edits
-  std::optional<std::string> out;
-  for (const auto& c : candidates) {
-    std::vector<size_t> prev(c.size() + 1), cur(c.size() + 1);
-    for (size_t j = 0; j <= c.size(); ++j) prev[j] = j;
-    for (size_t i = 1; i <= word.size(); ++i) {
-      cur[0] = i;
-      for (size_t j = 1; j <= c.size(); ++j) {
-        cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (word[i - 1] != c[j - 1])});
-      }
-      std::swap(prev, cur);
-    }
-    if (prev[c.size()] < best) {
-      best = prev[c.size()];
-      out = c;
-    }
-  }
-  return out;
+  // ninja's rule of thumb: allow a few edits, more for longer words.
+  return ClosestMatch(word, candidates, word.size() / 2 + 1);
 }
 
 Result<Args> Args::Parse(const std::vector<std::string>& tokens,

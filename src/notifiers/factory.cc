@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "augur/core/spelling.h"
 #include "augur/notifiers/http_post.h"
 #include "notifiers/http_notifier.h"
 #include "notifiers/payloads.h"
@@ -29,31 +30,12 @@ std::set<std::string> KnownKeys(const std::string& kind) {
   return keys;
 }
 
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                         diag + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 Error UnknownKey(const std::string& key, const std::set<std::string>& known, bool headers) {
   std::string msg = "unknown setting '" + key + "'";
-  std::string best;
-  size_t best_d = 3;  // suggest only close misspellings
-  for (const auto& k : known) {
-    const size_t d = EditDistance(key, k);
-    if (d < best_d) best_d = d, best = k;
+  // Suggest only close misspellings (two edits).
+  if (auto best = ClosestMatch(key, {known.begin(), known.end()}, 2, /*ignore_case=*/true)) {
+    msg += "; did you mean '" + *best + "'?";
   }
-  if (!best.empty()) msg += "; did you mean '" + best + "'?";
   std::string list;
   for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
   if (headers) list += ", headers.<Name>";
@@ -249,8 +231,8 @@ Result<std::unique_ptr<Notifier>> NewNotifier(const NotifierConfig& config) {
     std::string list;
     for (const auto& k : kinds) list += (list.empty() ? "" : ", ") + k;
     std::string hint;
-    for (const auto& k : kinds) {
-      if (EditDistance(config.kind, k) <= 2) hint = "; did you mean '" + k + "'?";
+    if (auto k = ClosestMatch(config.kind, kinds, 2, /*ignore_case=*/true)) {
+      hint = "; did you mean '" + *k + "'?";
     }
     return InvalidArgument("kind: unknown notifier '" + config.kind + "'" + hint +
                            " (known: " + list + ")");

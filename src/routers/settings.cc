@@ -5,42 +5,14 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "augur/core/spelling.h"
+
 namespace augur::routers::internal {
-namespace {
-
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
-
 std::optional<std::string> DidYouMean(const std::string& word,
                                       const std::vector<std::string>& candidates) {
   // Like ninja's spellcheck: a third of the word's length, at least 1 and at most 3 edits.
-  const size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
-  std::optional<std::string> best;
-  size_t best_distance = limit + 1;
-  for (const auto& c : candidates) {
-    const size_t d = EditDistance(word, c);
-    if (d < best_distance) {
-      best_distance = d;
-      best = c;
-    }
-  }
-  return best;
+  return ClosestMatch(word, candidates, std::clamp<size_t>(word.size() / 3, 1, 3),
+                      /*ignore_case=*/true);
 }
 
 bool Settings::Has(const std::string& key) const {
