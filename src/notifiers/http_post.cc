@@ -8,10 +8,10 @@
 #include <memory>
 #include <thread>
 
+#include "common/http_exchange.h"
+
 namespace augur::notifiers {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 Error UrlError(std::string what) { return InvalidArgument("url: " + std::move(what)); }
 
@@ -56,44 +56,16 @@ Result<PostAnswer> Attempt(const ParsedUrl& url, const PostRequest& request,
     req.set_header(k, v);
   }
 
+  // A long answer is cut to its prefix (all anyone looks at), not an error.
+  httplib::Error transport = httplib::Error::Success;
+  auto fetched = common::SendBounded(
+      *client, std::move(req),
+      {request.timeout_ms, static_cast<int64_t>(kMaxAnswerBytes), nullptr, /*truncate=*/true},
+      where, url.host + ":" + std::to_string(url.port), &transport);
+  if (!fetched) return fetched.error();
   PostAnswer out;
-  bool capped = false, too_slow = false;
-  const auto start = Clock::now();
-  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
-    if (Clock::now() - start > budget) {
-      too_slow = true;
-      return false;
-    }
-    const size_t room = kMaxAnswerBytes - out.body.size();
-    out.body.append(data, std::min(n, room));
-    if (n >= room) {
-      capped = true;  // stop reading: the prefix is all anyone looks at
-      return false;
-    }
-    return true;
-  };
-  httplib::Response res;
-  httplib::Error err = httplib::Error::Success;
-  const bool ok = client->send(req, res, err);
-  const auto elapsed = Clock::now() - start;
-  if (too_slow) {
-    return Error{ErrorCode::kDeadlineExceeded, where + ": answer not complete within " +
-                                                   std::to_string(request.timeout_ms) + " ms"};
-  }
-  if (!ok && !(capped && res.status > 0)) {
-    const std::string detail = httplib::to_string(err);
-    // httplib reports a read timeout as a plain Read error; the clock tells them apart.
-    if (err == httplib::Error::ConnectionTimeout ||
-        ((err == httplib::Error::Read || err == httplib::Error::Write) &&
-         elapsed >= budget * 9 / 10)) {
-      return Error{ErrorCode::kDeadlineExceeded, where + ": no answer within " +
-                                                     std::to_string(request.timeout_ms) + " ms (" +
-                                                     detail + ")"};
-    }
-    return Error{ErrorCode::kUnavailable, where + ": cannot reach " + url.host + ":" +
-                                              std::to_string(url.port) + " (" + detail + ")"};
-  }
-  out.status = res.status;
+  out.status = fetched->status;
+  out.body = std::move(fetched->body);
   return out;
 }
 

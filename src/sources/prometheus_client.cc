@@ -22,7 +22,7 @@
 #include <optional>
 #include <thread>
 
-#include "sources/http_fetch.h"
+#include "common/http_exchange.h"
 #include "sources/prometheus_client_internal.h"
 
 namespace augur::sources {
@@ -283,9 +283,9 @@ Result<HttpAnswer> SendOnce(httplib::Client& http, const PrometheusOptions& opti
 
   const std::string where = req.method + " " + url_for_errors + path;
   httplib::Error transport = httplib::Error::Success;
-  auto fetched = internal::SendBounded(http, std::move(req),
-                                       {options.timeout_ms, options.max_body_bytes, nullptr}, where,
-                                       "Prometheus", &transport);
+  auto fetched = common::SendBounded(http, std::move(req),
+                                     {options.timeout_ms, options.max_body_bytes, nullptr}, where,
+                                     "Prometheus", &transport);
   if (!fetched) {
     // A refused or reset connection may be a restarting Prometheus: worth another attempt.
     *retryable = transport == httplib::Error::Connection || transport == httplib::Error::Read ||

@@ -9,6 +9,8 @@
 #include <regex>
 #include <sstream>
 
+#include "common/http_exchange.h"
+
 namespace augur::routers::kube {
 namespace {
 
@@ -79,7 +81,6 @@ Status ValidateName(internal::Settings& s, const std::string& key, const std::st
 
 Result<Client::Answer> Client::Send(const std::string& method, const Resource& r,
                                     const std::string& body) const {
-  using Clock = std::chrono::steady_clock;
   const std::string url = options_.scheme_host_port + options_.path_prefix + r.Path();
   const std::string where = method + " " + url;
 
@@ -121,38 +122,14 @@ Result<Client::Answer> Client::Send(const std::string& method, const Resource& r
     req.body = body;
     req.headers.emplace("Content-Type", "application/merge-patch+json");
   }
+  httplib::Error transport = httplib::Error::Success;
+  auto fetched =
+      common::SendBounded(client, std::move(req), {options_.timeout_ms, kMaxBodyBytes, nullptr},
+                          where, "the Kubernetes API", &transport);
+  if (!fetched) return fetched.error();
   Answer out;
-  bool too_big = false, too_slow = false;
-  const auto start = Clock::now();
-  const auto budget = std::chrono::milliseconds(options_.timeout_ms);
-  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t total) {
-    if (total > kMaxBodyBytes || out.body.size() + n > kMaxBodyBytes) {
-      too_big = true;
-      return false;
-    }
-    if (Clock::now() - start > budget) {
-      too_slow = true;
-      return false;
-    }
-    out.body.append(data, n);
-    return true;
-  };
-  httplib::Response res;
-  httplib::Error err = httplib::Error::Success;
-  const bool ok = client.send(req, res, err);
-  if (too_big)
-    return BadData(where + ": answer exceeds " + std::to_string(kMaxBodyBytes) + " bytes");
-  const bool slow = too_slow || err == httplib::Error::ConnectionTimeout ||
-                    (err == httplib::Error::Read && Clock::now() - start >= budget * 9 / 10);
-  if (slow) {
-    return Error{ErrorCode::kDeadlineExceeded,
-                 where + ": no answer within " + std::to_string(options_.timeout_ms) + " ms"};
-  }
-  if (!ok) {
-    return Error{ErrorCode::kUnavailable,
-                 where + ": cannot reach the Kubernetes API (" + httplib::to_string(err) + ")"};
-  }
-  out.status = res.status;
+  out.status = fetched->status;
+  out.body = std::move(fetched->body);
   return out;
 }
 

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "augur/sources/scrape.h"
-#include "sources/http_fetch.h"
+#include "common/http_exchange.h"
 
 namespace augur::sources {
 namespace {
@@ -449,9 +449,9 @@ Result<std::vector<MetricFamily>> Scraper::Impl::Fetch() {
                 static_cast<double>(options_.timeout_ms) / 1000);
   req.headers.emplace("X-Prometheus-Scrape-Timeout-Seconds", timeout_text);
   httplib::Error transport = httplib::Error::Success;
-  auto fetched = internal::SendBounded(*client_, std::move(req),
-                                       {options_.timeout_ms, options_.max_body_bytes, &abort_flag_},
-                                       where, "target", &transport);
+  auto fetched = common::SendBounded(*client_, std::move(req),
+                                     {options_.timeout_ms, options_.max_body_bytes, &abort_flag_},
+                                     where, "target", &transport);
   if (abort_flag_.load()) return Unavailable(where + ": scraper stopping");
   if (!fetched) return fetched.error();
   const std::string& body = fetched->body;
