@@ -91,8 +91,7 @@ int RunGenerate(const std::vector<std::string>& args, std::istream&, std::ostrea
   }
   auto bad = [&](const Error& e) {
     err << prefix << e.message << "\n";
-    return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ? kExitBadInput
-                                                                                   : kExitFailure;
+    return ExitCodeFor(e);
   };
   if (!a->positional().empty()) {
     return bad(InvalidArgument("unexpected argument '" + a->positional()[0] + "'"));

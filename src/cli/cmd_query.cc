@@ -73,8 +73,7 @@ int RunQuery(const std::vector<std::string>& args, std::istream&, std::ostream& 
   }
   auto fail = [&](const Error& e) {
     err << prefix << e.message << "\n";
-    return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ? kExitBadInput
-                                                                                   : kExitFailure;
+    return ExitCodeFor(e);
   };
   if (!a->Has("prometheus")) return fail(InvalidArgument("--prometheus URL is required"));
   if (a->Has("promql") == a->Has("template")) {

@@ -89,8 +89,7 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
   }
   auto fail = [&](const Error& e) {
     err << prefix << e.message << "\n";
-    return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ? kExitBadInput
-                                                                                   : kExitFailure;
+    return ExitCodeFor(e);
   };
   if (!a->positional().empty()) {
     return fail(InvalidArgument("unexpected argument '" + a->positional()[0] + "'"));

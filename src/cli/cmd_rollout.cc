@@ -166,8 +166,7 @@ class Remote {
 
 int Report(const Error& e, std::ostream& err) {
   err << "augur rollout: " << e.message << "\n";
-  return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ? kExitBadInput
-                                                                                 : kExitFailure;
+  return ExitCodeFor(e);
 }
 
 int Watch(Remote& remote, const std::string& key, Display& display, std::ostream& err) {

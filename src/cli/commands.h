@@ -6,12 +6,21 @@
 #include <string>
 #include <vector>
 
+#include "augur/core/result.h"
+
 namespace augur::cli {
 
 // Exit codes, decided here and nowhere else.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // the command ran and failed (I/O, internal)
 inline constexpr int kExitBadInput = 2;  // bad flags, bad input data
+
+// The exit code for an error a command reports: the caller's input (a bad argument, a file or
+// name that does not exist) is kExitBadInput, anything else kExitFailure.
+inline int ExitCodeFor(const Error& e) {
+  return e.code == ErrorCode::kInvalidArgument || e.code == ErrorCode::kNotFound ? kExitBadInput
+                                                                                 : kExitFailure;
+}
 
 struct Command {
   const char* name;
