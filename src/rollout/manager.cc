@@ -118,7 +118,8 @@ class Manager::Impl {
     workers_.clear();
   }
 
-  Result<RolloutStatus> Submit(const std::string& text, const std::string& origin) {
+  Result<RolloutStatus> Submit(const std::string& text, const std::string& origin, bool* created) {
+    if (created) *created = false;
     auto spec = ParseCanary(text, origin);
     if (!spec) return spec.error();
     const std::string key = spec->namespace_ + "/" + spec->name;
@@ -156,6 +157,7 @@ class Manager::Impl {
       entries_[key] = e;
     }
     cv_.notify_all();
+    if (created) *created = true;
     std::lock_guard<std::mutex> el(e->mu);  // lock order: entry, then map (StatusOf takes it)
     return StatusOf(*e);
   }
@@ -389,8 +391,9 @@ Manager::Manager(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Manager::~Manager() = default;
 Status Manager::Start() { return impl_->Start(); }
 void Manager::Stop() { impl_->Stop(); }
-Result<RolloutStatus> Manager::Submit(const std::string& spec_text, const std::string& origin) {
-  return impl_->Submit(spec_text, origin);
+Result<RolloutStatus> Manager::Submit(const std::string& spec_text, const std::string& origin,
+                                      bool* created) {
+  return impl_->Submit(spec_text, origin, created);
 }
 Status Manager::Run(const std::string& key, Command command, const std::string& reason) {
   return impl_->Run(key, command, reason);

@@ -1120,14 +1120,11 @@ class Server::Impl {
                   return SendError(
                       res, {400, "invalid_argument", "empty body: send a Flagger Canary document"});
                 }
-                const bool existed = [&] {
-                  auto r = opt_.rollouts->Get(SpecKey(req.body));
-                  return r.has_value();
-                }();
-                auto st = opt_.rollouts->Submit(req.body, "request body");
+                bool created = false;
+                auto st = opt_.rollouts->Submit(req.body, "request body", &created);
                 if (!st) return SendError(res, FromError(st.error()));
                 Log({{"level", "info"}, {"event", "rollout_submitted"}, {"rollout", st->key}});
-                res.status = existed ? 200 : 201;
+                res.status = created ? 201 : 200;
                 res.set_content(contracts::RolloutStatusJson(*st), "application/json");
               }));
     svr_.Get("/v1/rollouts",
@@ -1192,12 +1189,6 @@ class Server::Impl {
     if (opt_.rollouts) return true;
     SendError(res, {404, "not_found", "rollouts are not enabled on this server"});
     return false;
-  }
-
-  // "namespace/name" of a Canary document, or "" when it does not parse (Submit reports why).
-  static std::string SpecKey(const std::string& text) {
-    auto spec = rollout::ParseCanary(text, "request body");
-    return spec ? spec->namespace_ + "/" + spec->name : std::string();
   }
 
   // ---- Kayenta REST subset (what Argo Rollouts' Kayenta provider calls) --------------------

@@ -105,7 +105,9 @@ class Manager {
   // returns the existing rollout; a new spec for a finished rollout starts it afresh; a new spec
   // while one is running is kConflict (abort it first). Errors: the spec's parse errors
   // (kInvalidArgument with the path), provider errors, the store's.
-  Result<RolloutStatus> Submit(const std::string& spec_text, const std::string& origin = "spec");
+  // `created` (optional) tells a new rollout from the existing one returned for the same spec.
+  Result<RolloutStatus> Submit(const std::string& spec_text, const std::string& origin = "spec",
+                               bool* created = nullptr);
   Status Run(const std::string& key, Command command, const std::string& reason = "operator");
   Result<RolloutStatus> Get(const std::string& key) const;  // kNotFound
   std::vector<RolloutStatus> List() const;
