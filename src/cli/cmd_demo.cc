@@ -273,8 +273,11 @@ int RunDemo(const std::vector<std::string>& args, std::istream&, std::ostream& o
       << ", canary :" << canary->port << "\n";
 
   LocalStackOptions lo;
-  lo.prometheus_url = a->Get("prometheus");
-  if (lo.prometheus_url.empty()) lo.scrape_urls = {exporter_url};
+  if (a->Has("prometheus")) {
+    lo.prometheus = PrometheusAt(a->Get("prometheus"));
+  } else {
+    lo.scrape_urls = {exporter_url};
+  }
   auto stack = LocalStack::Start(lo);
   if (!stack) return fail(stack.error().message);
 

@@ -188,12 +188,12 @@ int Watch(Remote& remote, const std::string& key, Display& display, std::ostream
 int StartLocal(const Args& a, const std::string& spec_text, const std::string& spec_path,
                std::ostream& out, std::ostream& err) {
   LocalStackOptions lo;
-  lo.prometheus_url = a.Get("prometheus");
+  if (a.Has("prometheus")) lo.prometheus = PrometheusAt(a.Get("prometheus"));
   lo.scrape_urls = a.GetAll("scrape");
   lo.scrape_provider = a.Get("scrape-provider");
   lo.models_dir = a.Get("models");
   lo.queries_dir = a.Get("queries");
-  if (lo.prometheus_url.empty() && lo.scrape_urls.empty()) {
+  if (!lo.prometheus && lo.scrape_urls.empty()) {
     err << "augur rollout: in-process rollouts need a metric source: --scrape URL (the ingress's "
            "exposition page) or --prometheus URL; or pass --server to use a daemon\n";
     return kExitBadInput;

@@ -15,14 +15,10 @@
 #include <thread>
 
 #include "augur/app/rollouts.h"
-#include "augur/config/model_file.h"
 #include "augur/config/server_config.h"
 #include "augur/contracts/kayenta.h"
 #include "augur/core/time.h"
 #include "augur/server/server.h"
-#include "augur/sources/prometheus_source.h"
-#include "augur/sources/scrape.h"
-#include "augur/sources/scrape_source.h"
 #include "augur/store/history_store.h"
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -127,9 +123,6 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   opt.default_provider = cfg.default_provider;
   opt.on_source_failure = cfg.no_data == "fail" ? analysis::SourceFailure::kFail
                                                 : analysis::SourceFailure::kInconclusive;
-  auto models = config::LoadModelDir(cfg.models_dir);
-  if (!models) return bad(models.error());
-  opt.models = std::move(*models);
   // Kayenta-format models are also offered through Kayenta's /canaryConfig API.
   {
     namespace fs = std::filesystem;
@@ -143,10 +136,9 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
       if (m) opt.kayenta_configs[m->name.empty() ? e.path().stem().string() : m->name] = text.str();
     }
   }
-  auto templates = sources::LoadQueryTemplateDir(cfg.queries_dir);
-  if (!templates) return bad(templates.error());
-
-  std::unique_ptr<sources::MetricSource> source;
+  LocalStackOptions lo;
+  lo.models_dir = cfg.models_dir;
+  lo.queries_dir = cfg.queries_dir;
   if (cfg.source_kind == "prometheus") {
     sources::PrometheusOptions p;
     p.url = cfg.prometheus.url;
@@ -164,42 +156,15 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
       if (!pw) return bad(pw.error().WithContext("prometheus basic auth password"));
       p.basic_password = *pw;
     }
-    auto s = sources::NewPrometheusSource(std::move(p), std::move(*templates));
-    if (!s) return bad(s.error().WithContext("prometheus source"));
-    source = std::move(*s);
-    opt.source_kind = "prometheus";
+    lo.prometheus = std::move(p);
+  } else {
+    // The embedded default: scrape the ingress's exposition pages ourselves. With no target the
+    // source simply has no data, and query-form judgements answer per the no-data policy.
+    lo.scrape_urls = cfg.scrape.targets;
+    lo.scrape_provider = cfg.scrape.provider;
+    lo.scrape_interval_ms = cfg.scrape.interval_ms;
+    lo.scrape_retention_ms = cfg.scrape.retention_ms;
   }
-  // The embedded default: scrape the ingress's exposition pages ourselves. With no target the
-  // source simply has no data, and query-form judgements answer per the no-data policy.
-  std::unique_ptr<sources::ScrapeStore> scrape_store;
-  std::vector<std::unique_ptr<sources::Scraper>> scrapers;
-  if (cfg.source_kind == "scrape") {
-    const std::string provider_name =
-        cfg.scrape.provider == "nginx-ingress" ? "nginx" : cfg.scrape.provider;
-    auto provider = sources::ParseIngressProvider(provider_name);
-    if (!provider) return bad(provider.error().WithContext("scrape provider"));
-    sources::ScrapeStoreOptions so;
-    so.retention_ms = cfg.scrape.retention_ms;
-    so.scrape_interval_ms = cfg.scrape.interval_ms;
-    auto st = sources::ScrapeStore::Create(so);
-    if (!st) return bad(st.error().WithContext("scrape store"));
-    scrape_store = std::move(*st);
-    sources::ScrapeSourceOptions sso;
-    sso.provider = *provider;
-    for (const auto& url : cfg.scrape.targets) {
-      sources::ScraperOptions o;
-      o.url = url;
-      o.interval_ms = cfg.scrape.interval_ms;
-      o.timeout_ms = std::min<int64_t>(3000, cfg.scrape.interval_ms);
-      auto sc = sources::Scraper::Create(o, *scrape_store);
-      if (!sc) return bad(sc.error().WithContext("scrape target " + url));
-      sso.scrapers.push_back(sc->get());
-      scrapers.push_back(std::move(*sc));
-    }
-    source = sources::NewScrapeSource(*scrape_store, std::move(sso));
-    opt.source_kind = "scrape";
-  }
-  opt.source = source.get();
 
   // Signals go to a watcher thread (blocked everywhere else, inherited by every thread
   // started after this point, the history writer included), which stops the server gracefully.
@@ -208,6 +173,13 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Models, the metric source and its scrapers (started here, after the mask).
+  auto stack = LocalStack::Start(lo);
+  if (!stack) return bad(stack.error());
+  opt.models = (*stack)->models();
+  opt.source = (*stack)->source();
+  opt.source_kind = (*stack)->kind();
 
   store::HistoryStoreOptions ho;
   ho.path = cfg.storage_path;
@@ -219,12 +191,6 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   }
   opt.history = history->get();
 
-  for (auto& sc : scrapers) {
-    if (Status started = sc->Start(); !started) {
-      err << prefix << started.error().message << "\n";
-      return kExitFailure;
-    }
-  }
   // Standalone rollouts: persisted in the same database, resumed from it on start.
   int64_t min_interval_ms = 0;
   if (a->Has("min-interval")) {
@@ -232,10 +198,9 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
     if (!mi || *mi < 1000) return bad(InvalidArgument("--min-interval: a duration of at least 1s"));
     min_interval_ms = *mi;
   }
-  const std::map<std::string, judge::Model> rollout_models = opt.models;  // opt is moved below
   app::RolloutEnvironment env;
-  env.source = source.get();
-  env.models = &rollout_models;
+  env.source = (*stack)->source();
+  env.models = &(*stack)->models();
   env.default_provider = opt.default_provider;
   env.on_source_failure = opt.on_source_failure;
   env.log = [](const std::string& line) { std::cerr << line << "\n"; };
@@ -274,7 +239,6 @@ int RunServe(const std::vector<std::string>& args, std::istream&, std::ostream& 
   watcher.join();
   srv->reset();        // joins the worker threads after their in-flight requests
   (*manager)->Stop();  // finishes the ticks in flight, each persisted before its router call
-  for (auto& sc : scrapers) sc->Stop();
   history->reset();
   if (!st) {
     err << prefix << st.error().message << "\n";

@@ -24,11 +24,20 @@ std::string BundledDir(const std::string& what) {
   return candidates.back().string();
 }
 
+sources::PrometheusOptions PrometheusAt(const std::string& url) {
+  sources::PrometheusOptions p;
+  p.url = url;
+  p.timeout_ms = 3000;
+  p.retries = 1;
+  return p;
+}
+
 struct LocalStack::Impl {
   std::map<std::string, judge::Model> models;
   std::unique_ptr<sources::ScrapeStore> store;
   std::vector<std::unique_ptr<sources::Scraper>> scrapers;
   std::unique_ptr<sources::MetricSource> source;
+  std::string kind;
   ~Impl() {
     for (auto& s : scrapers) s->Stop();
   }
@@ -39,25 +48,23 @@ Result<std::unique_ptr<LocalStack>> LocalStack::Start(const LocalStackOptions& o
   auto models = config::LoadModelDir(o.models_dir.empty() ? BundledDir("models") : o.models_dir);
   if (!models) return models.error();
   impl->models = std::move(*models);
-  if (!o.prometheus_url.empty()) {
+  if (o.prometheus) {
     auto templates = sources::LoadQueryTemplateDir(o.queries_dir.empty() ? BundledDir("queries")
                                                                          : o.queries_dir);
     if (!templates) return templates.error();
-    sources::PrometheusOptions p;
-    p.url = o.prometheus_url;
-    p.timeout_ms = 3000;
-    p.retries = 1;
-    auto s = sources::NewPrometheusSource(std::move(p), std::move(*templates));
+    auto s = sources::NewPrometheusSource(*o.prometheus, std::move(*templates));
     if (!s) return s.error().WithContext("prometheus source");
     impl->source = std::move(*s);
+    impl->kind = "prometheus";
   } else {
-    auto provider = sources::ParseIngressProvider(o.scrape_provider);
-    if (!provider) return provider.error();
+    auto provider = sources::ParseIngressProvider(
+        o.scrape_provider == "nginx-ingress" ? "nginx" : o.scrape_provider);
+    if (!provider) return provider.error().WithContext("scrape provider");
     sources::ScrapeStoreOptions so;
     so.scrape_interval_ms = o.scrape_interval_ms;
-    so.retention_ms = 3600 * 1000;
+    so.retention_ms = o.scrape_retention_ms;
     auto st = sources::ScrapeStore::Create(so);
-    if (!st) return st.error();
+    if (!st) return st.error().WithContext("scrape store");
     impl->store = std::move(*st);
     sources::ScrapeSourceOptions sso;
     sso.provider = *provider;
@@ -65,7 +72,7 @@ Result<std::unique_ptr<LocalStack>> LocalStack::Start(const LocalStackOptions& o
       sources::ScraperOptions so2;
       so2.url = url;
       so2.interval_ms = o.scrape_interval_ms;
-      so2.timeout_ms = std::min<int64_t>(2000, o.scrape_interval_ms);
+      so2.timeout_ms = std::min<int64_t>(3000, o.scrape_interval_ms);
       auto sc = sources::Scraper::Create(so2, *impl->store);
       if (!sc) return sc.error().WithContext("scrape target " + url);
       if (Status started = (*sc)->Start(); !started) return started.error();
@@ -73,6 +80,7 @@ Result<std::unique_ptr<LocalStack>> LocalStack::Start(const LocalStackOptions& o
       impl->scrapers.push_back(std::move(*sc));
     }
     impl->source = sources::NewScrapeSource(*impl->store, std::move(sso));
+    impl->kind = "scrape";
   }
   std::unique_ptr<LocalStack> out(new LocalStack());
   out->impl_ = std::move(impl);
@@ -82,6 +90,7 @@ Result<std::unique_ptr<LocalStack>> LocalStack::Start(const LocalStackOptions& o
 LocalStack::~LocalStack() = default;
 const sources::MetricSource* LocalStack::source() const { return impl_->source.get(); }
 const std::map<std::string, judge::Model>& LocalStack::models() const { return impl_->models; }
+std::string LocalStack::kind() const { return impl_->kind; }
 
 std::string StatusLine(const rollout::RolloutStatus& s) {
   std::string line = s.key + " " + rollout::PhaseName(s.state.phase);
