@@ -99,8 +99,8 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
   r.muted = m.muted;
   // Sorted once: the summaries read it, and the rank tests below sort sorted data cheaply.
   std::vector<double> control = FiniteValues(control_in), experiment = FiniteValues(experiment_in);
-  std::sort(control.begin(), control.end());
-  std::sort(experiment.begin(), experiment.end());
+  stats::SortAscending(control);
+  stats::SortAscending(experiment);
   r.control = SummarizeSorted(control);
   r.experiment = SummarizeSorted(experiment);
   const size_t missing =

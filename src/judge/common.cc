@@ -10,7 +10,7 @@ namespace augur::judge::internal {
 
 SideStats Summarize(std::span<const double> values) {
   std::vector<double> sorted(values.begin(), values.end());
-  std::sort(sorted.begin(), sorted.end());
+  stats::SortAscending(sorted);
   return SummarizeSorted(sorted);
 }
 

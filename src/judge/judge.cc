@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "augur/core/worker_pool.h"
 #include "judge/augur_mode.h"
 #include "judge/common.h"
 
@@ -113,7 +114,7 @@ namespace {
 size_t ThreadsFor(int requested, size_t metrics, size_t points) {
   size_t n = requested > 0 ? static_cast<size_t>(requested)
                            : std::max(1u, std::thread::hardware_concurrency());
-  // Starting a thread costs tens of microseconds: below ~20,000 points in total one thread
+  // Waking a pool thread costs tens of microseconds: below ~20,000 points in total one thread
   // finishes sooner.
   if (requested == 0 && points < 20000) n = 1;
   return std::min(n, metrics);
@@ -162,16 +163,10 @@ Result<Judgement> Judge(const Model& model, std::span<const MetricPair> pairs,
   if (threads <= 1) {
     for (size_t i = 0; i < pairs.size(); ++i) j.results[i] = classify(pairs[i]);
   } else {
-    // Each worker takes the next unjudged pair; results land in their pair's slot, so the
+    // Pool threads take the next unjudged pair; results land in their pair's slot, so the
     // order (and hence the verdict) does not depend on scheduling. The classifiers are pure.
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i = next++; i < pairs.size(); i = next++) j.results[i] = classify(pairs[i]);
-    };
-    std::vector<std::thread> workers;
-    for (size_t t = 1; t < threads; ++t) workers.emplace_back(work);
-    work();
-    for (auto& w : workers) w.join();
+    core::ParallelFor(pairs.size(), threads - 1,
+                      [&](size_t i) { j.results[i] = classify(pairs[i]); });
   }
   for (const auto& m : model.metrics) {
     if (first_pair.count(m.name)) continue;

@@ -32,7 +32,7 @@ std::vector<double> PreprocessSorted(const MetricConfig& m, std::span<const doub
       out.push_back(v);
     }
   }
-  std::sort(out.begin(), out.end());
+  stats::SortAscending(out);
   // With an infinite value the fences are undefined; Kayenta's filter is skipped then, as
   // RemoveIqrOutliers rejects non-finite input.
   if (m.remove_outliers && !out.empty() && std::isfinite(out.front()) &&

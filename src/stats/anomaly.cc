@@ -330,7 +330,7 @@ Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
                            std::to_string(r.undefined_count) + " <= 0 under log ratio)");
   }
   if (options.warmup > 0 && options.warmup < reference.size()) reference.resize(options.warmup);
-  std::sort(reference.begin(), reference.end());
+  SortAscending(reference);
   const Reference ref = ReferenceFromSorted(reference);
   r.center = ref.center;
   r.scale = ref.scale;

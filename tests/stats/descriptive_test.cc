@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "testing/reference_data.h"
@@ -77,3 +79,50 @@ TEST(Descriptive, IqrFilterLikeKayenta) {
 
 }  // namespace
 }  // namespace augur::stats
+
+// SortAscending against std::sort: the same multiset in the same order for every size class
+// (insertion, byte-digit radix, 16-bit radix) and awkward contents. Equal values must come out
+// bitwise equal too, which std::sort's result is compared against after mapping -0.0.
+TEST(SortAscendingTest, MatchesStdSortOnAwkwardData) {
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> latency(3.0, 0.4);
+  std::uniform_int_distribution<int> small(-3, 3);
+  std::normal_distribution<double> normal(0, 1e6);
+  const double specials[] = {0.0, -0.0, INFINITY, -INFINITY, 1e-310, -1e-310, DBL_MAX, -DBL_MAX};
+  for (size_t n : {0, 1, 2, 63, 64, 65, 1000, 5000, 16383, 16384, 40000}) {
+    for (int shape = 0; shape < 5; ++shape) {
+      std::vector<double> v(n);
+      for (size_t i = 0; i < n; ++i) {
+        switch (shape) {
+          case 0:
+            v[i] = latency(rng);
+            break;
+          case 1:
+            v[i] = small(rng);
+            break;  // heavy ties and negatives
+          case 2:
+            v[i] = normal(rng);
+            break;
+          case 3:
+            v[i] = specials[rng() % 8];
+            break;
+          case 4:
+            v[i] = static_cast<double>(n - i);
+            break;  // descending
+        }
+      }
+      std::vector<double> expected = v;
+      std::sort(expected.begin(), expected.end());
+      augur::stats::SortAscending(v);
+      ASSERT_EQ(v.size(), expected.size());
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(v[i], expected[i]) << "n " << n << " shape " << shape << " at " << i;
+        if (i > 0 && v[i] == 0 && v[i - 1] == 0) {
+          ASSERT_FALSE(!std::signbit(v[i - 1]) && std::signbit(v[i])) << "+0 before -0 at " << i;
+        }
+      }
+      augur::stats::SortAscending(v);  // sorted input stays as it is
+      for (size_t i = 0; i < n; ++i) ASSERT_EQ(v[i], expected[i]);
+    }
+  }
+}

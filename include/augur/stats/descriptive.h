@@ -3,7 +3,7 @@
 //
 // The plain functions (Mean, Variance, Percentile...) take already-validated finite data and
 // have REQUIRES preconditions; Describe() validates and returns errors as values.
-// Pure and thread-safe; nothing here reorders the caller's data.
+// Pure and thread-safe; nothing here reorders the caller's data except SortAscending.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +14,12 @@
 #include "augur/stats/sample.h"
 
 namespace augur::stats {
+
+// Sorts ascending in place (IEEE order; -0.0 before +0.0, which compare equal, so any
+// std::sort result is also this one up to the order of equal values). An LSD radix sort on
+// the bit pattern: for the 100-10,000 values of a judged series about 4x faster than
+// std::sort, which was a third of a judgement. REQUIRES: no NaN.
+void SortAscending(std::span<double> values);
 
 // Arithmetic mean, accumulated in long double with R's second refinement pass (as mean()).
 // REQUIRES: non-empty.
