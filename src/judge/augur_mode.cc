@@ -78,14 +78,16 @@ void Fail(const MetricConfig& m, MetricResult* r, bool high, const std::string& 
 std::optional<bool> ScoreAnomaly(const MetricConfig& m, std::span<const double> control,
                                  std::span<const double> experiment, MetricResult* r) {
   if (control.size() != experiment.size() || control.size() < 3) return std::nullopt;
-  auto a = stats::ScoreCanaryAnomaly(experiment, control);
+  stats::AnomalyOptions options;
+  options.per_point = false;  // the verdict needs the summary only
+  auto a = stats::ScoreCanaryAnomaly(experiment, control, options);
   if (!a) return std::nullopt;
   r->anomaly_score = a->max_score;
   r->anomaly_alarms = a->alarm_count;
   r->anomaly_reason = a->reason;
   if (!m.anomaly_criterion || !a->first_alarm_index) return std::nullopt;
   // The direction of the first alarm decides whether it is a regression for this metric.
-  const double z = a->z[*a->first_alarm_index];
+  const double z = a->first_alarm_z;
   const bool up = z > 0;
   if (m.direction == Direction::kEither || up == (m.direction == Direction::kIncrease)) return up;
   return std::nullopt;

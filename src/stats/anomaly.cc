@@ -1,8 +1,8 @@
 #include "augur/stats/anomaly.h"
 
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <deque>
 #include <limits>
 #include <string>
@@ -136,22 +136,24 @@ class Chart {
   void Record(size_t i, const Step& s, double factor) {
     const double t = o_.mad_threshold;
     const double severity = factor * s.raw_severity();
-    out_->z[i] = s.z;
-    out_->ewma[i] = ewma_;
-    out_->cusum_upper[i] = up_;
-    out_->cusum_lower[i] = down_;
-    out_->severity[i] = severity;
-    out_->score[i] = std::erf(severity / std::sqrt(2.0));  // 1 - P(|N(0,1)| > severity)
+    if (o_.per_point) {
+      out_->z[i] = s.z;
+      out_->ewma[i] = ewma_;
+      out_->cusum_upper[i] = up_;
+      out_->cusum_lower[i] = down_;
+      out_->severity[i] = severity;
+      out_->score[i] = Score(severity);
+    }
     if (severity > max_severity_) {
       max_severity_ = severity;
-      out_->max_score = out_->score[i];
       out_->max_score_index = i;
     }
     if (severity > t) {
-      out_->alarm[i] = 1;
+      if (o_.per_point) out_->alarm[i] = 1;
       ++out_->alarm_count;
       if (!out_->first_alarm_index) {
         out_->first_alarm_index = i;
+        out_->first_alarm_z = s.z;
         out_->first_alarm_rule = factor * s.r_point > t  ? AnomalyRule::kPoint
                                  : factor * s.r_ewma > t ? AnomalyRule::kEwma
                                                          : AnomalyRule::kCusum;
@@ -170,6 +172,14 @@ class Chart {
   // novelty discount) hides everything else: NAB fell from 39-45 to 20-22.
   void RestartCusumIfSignalled() {
     if (std::max(up_, down_) > o_.cusum_h) up_ = down_ = 0;
+  }
+
+  // 1 - P(|N(0,1)| > severity).
+  static double Score(double severity) { return std::erf(severity / std::sqrt(2.0)); }
+
+  // The largest score, computed once (score is increasing in severity).
+  void Finish() {
+    if (out_->max_score_index) out_->max_score = Score(max_severity_);
   }
 
   size_t count() const { return t_; }
@@ -337,11 +347,12 @@ Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
   r.scale_source = ref.source;
   r.reference_count = reference.size();
 
-  InitOutputs(n, &r);
+  if (options.per_point) InitOutputs(n, &r);
   Chart chart(options, &r);
   for (size_t i = 0; i < n; ++i) {
     if (!std::isnan(d[i])) chart.Record(i, chart.Update((d[i] - ref.center) / ref.scale), 1.0);
   }
+  chart.Finish();
   WriteReason(chart, options, &r);
   return r;
 }
@@ -360,7 +371,7 @@ Result<AnomalyResult> ScoreSeriesAnomaly(std::span<const double> series,
   const size_t n = series.size();
   const size_t w = options.window;
   AnomalyResult r;
-  InitOutputs(n, &r);
+  if (options.per_point) InitOutputs(n, &r);
   Chart chart(options, &r);
   TrailingMax recent(options.novelty_window);
 
@@ -393,8 +404,10 @@ Result<AnomalyResult> ScoreSeriesAnomaly(std::span<const double> series,
       r.scale_source = ref.source;
       r.reference_count = sorted.size();
     } else {
-      r.score[i] = 0;  // not enough history: no evidence either way
-      r.severity[i] = 0;
+      if (options.per_point) {
+        r.score[i] = 0;  // not enough history: no evidence either way
+        r.severity[i] = 0;
+      }
     }
     // Slide the window only after scoring, so that x is judged against the past alone.
     if (sorted.size() == w) {
@@ -407,6 +420,7 @@ Result<AnomalyResult> ScoreSeriesAnomaly(std::span<const double> series,
     }
     sorted.insert(std::upper_bound(sorted.begin(), sorted.end(), x), x);
   }
+  chart.Finish();
   WriteReason(chart, options, &r);
   return r;
 }

@@ -25,71 +25,135 @@ struct SplitMix {
   }
 };
 
+// c[i] = #{q : y[q] <= v[i]} (kUpper) or #{q : y[q] < v[i]}, for ascending v[0, m) and
+// y[0, n), as one merge of the two, cut into four equal parts along the merge path so that
+// four branch-free cursors run in lockstep: a single cursor is a chain of load, compare and
+// add per element, four overlap it. REQUIRES: v[m] and y[n] readable (+inf pads); c has m + 1
+// slots (c[m] is scratch).
+template <bool kUpper>
+void RankInSorted(const double* v, size_t m, const double* y, size_t n, uint32_t* c) {
+  // y[q] goes before v[i] in the merge when it counts for v[i].
+  auto y_first = [](double yq, double vi) { return kUpper ? yq <= vi : yq < vi; };
+  const size_t total = m + n;
+  constexpr int kStreams = 4;
+  struct Cursor {
+    size_t i, q;
+  };
+  Cursor cur[kStreams];
+  size_t ends[kStreams];
+  for (int s = 0; s < kStreams; ++s) {
+    const size_t d = total * s / kStreams;
+    // The first i whose v does not go before y[d - i - 1].
+    size_t lo = d > n ? d - n : 0, hi = std::min(d, m);
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (!y_first(y[d - mid - 1], v[mid])) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    cur[s] = {lo, d - lo};
+    ends[s] = total * (s + 1) / kStreams - d;
+  }
+  // One step passes y[q] or v[i]; when v[i] passes, q is its count. The count is written at
+  // every step (it is final once v[i] passes), which keeps the step free of branches.
+  auto step = [&](Cursor& e) {
+    const size_t yq_first = (e.q < n) & y_first(y[e.q], v[e.i]);
+    c[e.i] = static_cast<uint32_t>(e.q);
+    e.q += yq_first;
+    e.i += 1 - yq_first;
+  };
+  const size_t common = total / kStreams;  // <= every part's length
+  for (size_t t = 0; t < common; ++t) {
+    step(cur[0]);
+    step(cur[1]);
+    step(cur[2]);
+    step(cur[3]);
+  }
+  for (int s = 0; s < kStreams; ++s) {
+    if (ends[s] > common) step(cur[s]);
+  }
+  // A part that ends with y steps wrote a stale count for the first v of the next part,
+  // possibly after that part had written the right one: redo those few.
+  for (int s = 0; s + 1 < kStreams; ++s) {
+    const size_t i = cur[s].i;
+    if (i >= m) continue;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (y_first(y[mid], v[i])) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    c[i] = static_cast<uint32_t>(lo);
+  }
+}
+
 // The matrix M[i][j] = x[i] - yd[j] with yd = y descending has ascending rows and columns.
 // Values are always computed as x[i] - y[...] so that comparisons see exactly the doubles
 // R's outer(x, y, "-") holds (rounding is monotone, which keeps rows and columns sorted).
 class Matrix {
  public:
-  Matrix(std::span<const double> x, std::span<const double> y) : x_(x), y_(y) {}
+  Matrix(std::span<const double> x, std::span<const double> y)
+      : x_(x), y_(y), y_padded_(y.size() + 2), shifted_(x.size() + 1), ranks_(x.size() + 1) {
+    y_padded_.front() = -INFINITY;
+    std::copy(y.begin(), y.end(), y_padded_.begin() + 1);
+    y_padded_.back() = INFINITY;
+    shifted_.back() = INFINITY;
+  }
   size_t rows() const { return x_.size(); }
   size_t cols() const { return y_.size(); }
   double At(size_t i, size_t j) const { return x_[i] - y_[y_.size() - 1 - j]; }
 
-  // For every row, the number of entries < t (strict) or <= t, written to out[i].
-  // Row counts are non-increasing in i, so one two-pointer sweep is O(rows + cols).
-  // Branch-free like CountBracket below.
+  // For every row, the number of entries < t (kStrict) or <= t, written to out[i].
+  //
+  // Row i's entries fl(x[i] - y[q]) < t are those with q >= some q_i (rounding is monotone),
+  // and in real numbers q_i = #{y[q] <= x[i] - t}. So the rows' counts come from one merge of
+  // fl(x[i] - t) (ascending in i) with y, and each is then checked with the exact predicate
+  // at q_i and q_i - 1, which is what decides it; only where rounding moved the boundary (a
+  // difference within an ulp or so of t) does a row step to the exact q_i. Exact whatever
+  // the rounding, and about 5x faster than walking the matrix's staircase, whose every step
+  // waits on the previous compare.
   template <bool kStrict>
-  void CountBelow(double t, std::vector<uint64_t>* out) const {
+  void CountBelow(double t, uint64_t* out) const {
     const size_t m = rows(), n = cols();
-    const double* x = x_.data();
-    const double* y = y_.data();
-    uint64_t* o = out->data();
-    size_t i = 0, p = n;
-    while (i < m) {
-      const double d = x[i] - y[n - std::max<size_t>(p, 1)];
-      const bool close = (p == 0) | (kStrict ? d < t : d <= t);
-      o[i] = p;
-      i += close;
-      p -= !close;
+    if (std::isinf(t)) {  // the entries are finite
+      std::fill(out, out + m, t > 0 ? static_cast<uint64_t>(n) : uint64_t{0});
+      return;
+    }
+    for (size_t i = 0; i < m; ++i) shifted_[i] = x_[i] - t;
+    // In reals, x - y < t iff y > x - t, so q_i = #{y <= x - t}; for <= t, #{y < x - t}.
+    RankInSorted<kStrict>(shifted_.data(), m, y_.data(), n, ranks_.data());
+    const double* yp = y_padded_.data() + 1;  // yp[-1] = -inf, yp[n] = +inf
+    auto below = [t](double d) { return kStrict ? d < t : d <= t; };
+    for (size_t i = 0; i < m; ++i) {
+      const double xi = x_[i];
+      // P(q) = below(fl(xi - y[q])): false for q < q_i, true from q_i on (P(-1) is false and
+      // P(n) is true through the infinite pads).
+      size_t q = ranks_[i];
+      if (!below(xi - yp[q]) || below(xi - yp[static_cast<ptrdiff_t>(q) - 1])) [[unlikely]] {
+        while (q < n && !below(xi - yp[q])) ++q;
+        while (q > 0 && below(xi - yp[q - 1])) --q;
+      }
+      out[i] = n - q;
     }
   }
 
-  // Both counts of one pass in a single sweep: below[i] = #{< a}, upto[i] = #{<= b}, a <= b.
-  // Two independent branch-free walks in one loop: each step either closes a row (the entry
-  // left of the cursor is below the threshold) or moves the cursor left. The branchy form
-  // mispredicted at every row end; interleaving the walks overlaps their latency chains.
+  // below[i] = #{< a}, upto[i] = #{<= b} in every row.
   void CountBracket(double a, double b, uint64_t* below, uint64_t* upto) const {
-    const size_t m = rows(), n = cols();
-    const double* x = x_.data();
-    const double* y = y_.data();
-    size_t ia = 0, pa = n, ib = 0, pb = n;
-    // Entry (i, p - 1) is x[i] - y[n - p]; at p == 0 the row closes whatever is read.
-    while (ia < m && ib < m) {
-      const bool close_a = (pa == 0) | (x[ia] - y[n - std::max<size_t>(pa, 1)] < a);
-      const bool close_b = (pb == 0) | (x[ib] - y[n - std::max<size_t>(pb, 1)] <= b);
-      below[ia] = pa;
-      upto[ib] = pb;
-      ia += close_a;
-      pa -= !close_a;
-      ib += close_b;
-      pb -= !close_b;
-    }
-    while (ia < m) {
-      const bool close_a = (pa == 0) | (x[ia] - y[n - std::max<size_t>(pa, 1)] < a);
-      below[ia] = pa;
-      ia += close_a;
-      pa -= !close_a;
-    }
-    while (ib < m) {
-      const bool close_b = (pb == 0) | (x[ib] - y[n - std::max<size_t>(pb, 1)] <= b);
-      upto[ib] = pb;
-      ib += close_b;
-      pb -= !close_b;
-    }
+    CountBelow<true>(a, below);
+    CountBelow<false>(b, upto);
   }
 
  private:
   std::span<const double> x_, y_;
+  std::vector<double> y_padded_;
+  // Scratch of the counts: a Matrix is local to one selection.
+  mutable std::vector<double> shifted_;  // x - t, then a +inf pad
+  mutable std::vector<uint32_t> ranks_;
 };
 
 // A band of the matrix known to hold a target: row i's candidates are columns
@@ -109,7 +173,11 @@ uint64_t GatherLimit(size_t m, size_t n) {
 }
 
 // k is 0-based here.
-double Select(const Matrix& mat, uint64_t k, const Band& start = {}) {
+// With `next`, also the (k+2)-th smallest (0-based k + 1) when the last pass's candidates hold
+// it, else NaN: an even count's median needs both middle differences, and the gathered
+// candidates usually contain the second one.
+double Select(const Matrix& mat, uint64_t k, const Band& start = {}, double* next = nullptr) {
+  if (next != nullptr) *next = NAN;
   const size_t m = mat.rows(), n = mat.cols();
   // One uninitialised block for the per-row arrays: five zero-filled vectors cost as much as a
   // pass for small samples.
@@ -150,6 +218,9 @@ double Select(const Matrix& mat, uint64_t k, const Band& start = {}) {
       for (size_t i = 0; i < m; ++i)
         for (uint64_t j = lo[i]; j < hi[i]; ++j) *out++ = mat.At(i, j);
       std::nth_element(pool.get(), pool.get() + rank, pool.get() + candidates);
+      if (next != nullptr && rank + 1 < candidates) {
+        *next = *std::min_element(pool.get() + rank + 1, pool.get() + candidates);
+      }
       return pool[rank];
     }
     double a = -INFINITY, b = INFINITY;
@@ -236,14 +307,17 @@ double Select(const Matrix& mat, uint64_t k, const Band& start = {}) {
 // interval's bounds and the median, share one sampling pass over the whole matrix: a single
 // band holding all of them, from which each selection starts interpolating at once instead
 // of paying its own full-matrix passes. Exact whatever the sample: if the band misses a
-// target, that target is selected from scratch.
-void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out) {
+// target, that target is selected from scratch. `*next` gets what Select's `next` gives for
+// ks[with_next] (NaN when unknown); with_next >= ks.size() asks for nothing.
+void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, size_t with_next,
+                double* next) {
+  auto next_of = [&](size_t t) { return t == with_next ? next : nullptr; };
   const size_t m = mat.rows(), n = mat.cols();
   const uint64_t total = static_cast<uint64_t>(m) * n;
   const size_t s =
       static_cast<size_t>(std::min<uint64_t>(std::clamp<uint64_t>((m + n) / 2, 256, 65536), total));
   if (ks.size() < 2 || total <= GatherLimit(m, n) || s < 256) {
-    for (size_t t = 0; t < ks.size(); ++t) out[t] = Select(mat, ks[t]);
+    for (size_t t = 0; t < ks.size(); ++t) out[t] = Select(mat, ks[t], {}, next_of(t));
     return;
   }
   SplitMix rng{0x5EED1111ULL ^ ks.front() ^ (static_cast<uint64_t>(m) << 32) ^ n};
@@ -278,7 +352,9 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out) {
   const Band band{below.data(), upto.data(), a, b};
   for (size_t t = 0; t < ks.size(); ++t) {
     const bool inside = n_below <= ks[t] && ks[t] < n_upto;
-    out[t] = inside ? (a == b ? a : Select(mat, ks[t], band)) : Select(mat, ks[t]);
+    if (next_of(t) != nullptr) *next = NAN;
+    out[t] = inside ? (a == b ? a : Select(mat, ks[t], band, next_of(t)))
+                    : Select(mat, ks[t], {}, next_of(t));
   }
 }
 
@@ -286,7 +362,7 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out) {
 // are <= a, else the smallest difference above a. One O(m + n) sweep.
 double NextOrderStatistic(const Matrix& mat, uint64_t k, double a) {
   std::vector<uint64_t> upto(mat.rows());
-  mat.CountBelow<false>(a, &upto);
+  mat.CountBelow<false>(a, upto.data());
   uint64_t n_upto = 0;
   double b = INFINITY;
   for (size_t i = 0; i < mat.rows(); ++i) {
@@ -302,6 +378,22 @@ double MeanOfTwo(double a, double b) {
 
 }  // namespace
 
+uint64_t PairwiseDifferences::CountBelow(double t) const {
+  std::vector<uint64_t> rows(x_.size());
+  Matrix(x_, y_).CountBelow<true>(t, rows.data());
+  uint64_t total = 0;
+  for (uint64_t r : rows) total += r;
+  return total;
+}
+
+uint64_t PairwiseDifferences::CountAtMost(double t) const {
+  std::vector<uint64_t> rows(x_.size());
+  Matrix(x_, y_).CountBelow<false>(t, rows.data());
+  uint64_t total = 0;
+  for (uint64_t r : rows) total += r;
+  return total;
+}
+
 double PairwiseDifferences::OrderStatistic(uint64_t k) const {
   return Select(Matrix(x_, y_), k - 1);
 }
@@ -316,10 +408,16 @@ std::array<double, 3> PairwiseDifferences::BoundsAndMedian(uint64_t k_low, uint6
   std::sort(order.begin(), order.end(), [&](size_t p, size_t q) { return ks[p] < ks[q]; });
   const std::array<uint64_t, 3> sorted = {ks[order[0]], ks[order[1]], ks[order[2]]};
   std::array<double, 3> found{};
-  SelectMany(mat, sorted, found.data());
+  const size_t median_at =
+      static_cast<size_t>(std::find(order.begin(), order.end(), 2) - order.begin());
+  double next = NAN;
+  SelectMany(mat, sorted, found.data(), total % 2 == 0 ? median_at : 3, &next);
   std::array<double, 3> out{};
   for (size_t t = 0; t < 3; ++t) out[order[t]] = found[t];
-  if (total % 2 == 0) out[2] = MeanOfTwo(out[2], NextOrderStatistic(mat, total / 2, out[2]));
+  if (total % 2 == 0) {
+    if (std::isnan(next)) next = NextOrderStatistic(mat, total / 2, out[2]);
+    out[2] = MeanOfTwo(out[2], next);
+  }
   return out;
 }
 
@@ -327,8 +425,10 @@ double PairwiseDifferences::Median() const {
   const uint64_t total = size();
   if (total % 2 == 1) return OrderStatistic(total / 2 + 1);
   const uint64_t k = total / 2;
-  const double a = OrderStatistic(k);
-  return MeanOfTwo(a, NextOrderStatistic(Matrix(x_, y_), k, a));
+  const Matrix mat(x_, y_);
+  double next = NAN;
+  const double a = Select(mat, k - 1, {}, &next);
+  return MeanOfTwo(a, std::isnan(next) ? NextOrderStatistic(mat, k, a) : next);
 }
 
 Result<double> HodgesLehmannEstimate(std::span<const double> x, std::span<const double> y,

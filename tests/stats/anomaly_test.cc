@@ -471,5 +471,41 @@ TEST(AnomalySeries, NabJumpsUpPeaksInsideTheLabelledWindow) {
   for (double s : r->score) EXPECT_TRUE(s >= 0 && s <= 1);
 }
 
+// The judge asks for the summary only: it must be the summary of the full run, bit for bit.
+TEST(AnomalySummaryOnly, SameSummaryWithoutThePerPointVectors) {
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> noise(0, 1);
+  for (int shape = 0; shape < 4; ++shape) {
+    std::vector<double> canary(300), baseline(300);
+    for (size_t t = 0; t < canary.size(); ++t) {
+      baseline[t] = 100 + noise(rng);
+      canary[t] =
+          100 + noise(rng) + (shape == 1 && t > 150 ? 4 : 0) + (shape == 2 && t == 77 ? -30 : 0);
+      if (shape == 3 && t % 13 == 0) canary[t] = std::numeric_limits<double>::quiet_NaN();
+    }
+    AnomalyOptions full;
+    AnomalyOptions summary;
+    summary.per_point = false;
+    auto a = ScoreCanaryAnomaly(canary, baseline, full);
+    auto b = ScoreCanaryAnomaly(canary, baseline, summary);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->max_score, b->max_score) << shape;
+    EXPECT_EQ(a->max_score_index, b->max_score_index) << shape;
+    EXPECT_EQ(a->alarm_count, b->alarm_count) << shape;
+    EXPECT_EQ(a->first_alarm_index, b->first_alarm_index) << shape;
+    EXPECT_EQ(a->first_alarm_rule, b->first_alarm_rule) << shape;
+    EXPECT_EQ(a->reason, b->reason) << shape;
+    if (shape == 1 || shape == 2) {
+      ASSERT_TRUE(a->first_alarm_index) << "shape " << shape << " must alarm";
+    }
+    if (a->first_alarm_index) {
+      EXPECT_EQ(b->first_alarm_z, a->z[*a->first_alarm_index]) << shape;
+      EXPECT_EQ(a->first_alarm_z, b->first_alarm_z) << shape;
+    }
+    EXPECT_TRUE(b->score.empty() && b->z.empty() && b->alarm.empty()) << shape;
+    EXPECT_EQ(a->score.size(), canary.size());
+  }
+}
+
 }  // namespace
 }  // namespace augur::stats

@@ -41,6 +41,48 @@ TEST(PairwiseDifferences, EveryOrderStatisticMatchesBruteForce) {
   }
 }
 
+// Counting passes compare fl(x - y) with a threshold t by way of y against fl(x - t), then
+// check each row's boundary with the exact comparison. Where the roundings disagree (ulp 2
+// near 1e16) only that check keeps the counts exact. Big enough for counting passes; every
+// 37th order statistic is checked.
+TEST(PairwiseDifferences, CountsFollowTheRoundedDifferences) {
+  std::mt19937_64 rng(99);
+  for (int trial = 0; trial < 4; ++trial) {
+    std::vector<double> x(150 + trial * 40), y(170);
+    // Trials 0-1: y small, the rounded differences tie with thresholds. Trials 2-3: x and y
+    // both near 1e16, so their differences are exact small even numbers but x - t is rounded
+    // to the grid of 2: y <= fl(x - t) then miscounts a difference just below t.
+    const bool both_large = trial >= 2;
+    for (auto& v : x) v = 1e16 + 2.0 * static_cast<double>(rng() % (both_large ? 5000 : 50));
+    for (auto& v : y) {
+      v = both_large ? 1e16 + 2.0 * static_cast<double>(rng() % 5000)
+                     : 0.25 * static_cast<double>(rng() % 40);
+    }
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const auto all = AllDifferences(x, y);
+    const PairwiseDifferences pd(x, y);
+    for (uint64_t k = 1; k <= pd.size(); k += 37) {
+      ASSERT_EQ(pd.OrderStatistic(k), all[k - 1]) << "trial " << trial << " k " << k;
+    }
+    // The counts themselves, at every distinct difference and just beside it (thresholds
+    // that are not differences are where fl(x - t) rounds across a y).
+    for (size_t r = 0; r < all.size(); r += 53) {
+      for (double t : {all[r], all[r] - 0.8, all[r] + 0.8, all[r] + 1.2}) {
+        const auto below =
+            static_cast<uint64_t>(std::lower_bound(all.begin(), all.end(), t) - all.begin());
+        const auto at_most =
+            static_cast<uint64_t>(std::upper_bound(all.begin(), all.end(), t) - all.begin());
+        ASSERT_EQ(pd.CountBelow(t), below) << "trial " << trial << " t " << t;
+        ASSERT_EQ(pd.CountAtMost(t), at_most) << "trial " << trial << " t " << t;
+      }
+    }
+    const auto b = pd.BoundsAndMedian(pd.size() / 3, pd.size() - pd.size() / 3);
+    EXPECT_EQ(b[0], all[pd.size() / 3 - 1]);
+    EXPECT_EQ(b[1], all[pd.size() - pd.size() / 3 - 1]);
+  }
+}
+
 TEST(PairwiseDifferences, LargeSelectionMatchesBruteForce) {
   // Big enough that the sampling passes run (more candidates than the gather limit).
   std::mt19937_64 rng(7);
@@ -63,12 +105,13 @@ TEST(PairwiseDifferences, LargeSelectionMatchesBruteForce) {
 // interpolates: every shape of data must still give the exact differences. Shapes: continuous,
 // heavily tied, skewed with a far outlier (interpolation across a huge value range), values
 // near the double limit (the range of differences overflows, so interpolation is skipped),
-// and a constant sample.
+// a constant sample, and two where x - y rounds (magnitudes near 1e16, whose ulp is 2; and
+// steps of one ulp of 1), so a count by the real-number comparison y > x - t would be off.
 TEST(PairwiseDifferences, BoundsAndMedianMatchBruteForce) {
   std::mt19937_64 rng(2026);
   std::lognormal_distribution<double> ln(3, 0.4);
   std::normal_distribution<double> norm(0, 1);
-  for (int shape = 0; shape < 5; ++shape) {
+  for (int shape = 0; shape < 7; ++shape) {
     const size_t m = 300 + rng() % 400, n = 250 + rng() % 450;
     std::vector<double> x(m), y(n);
     for (size_t i = 0; i < m; ++i) {
@@ -85,8 +128,14 @@ TEST(PairwiseDifferences, BoundsAndMedianMatchBruteForce) {
         case 3:
           x[i] = 1e307 * norm(rng);
           break;
-        default:
+        case 4:
           x[i] = 7;
+          break;
+        case 5:
+          x[i] = 1e16 + 2.0 * static_cast<double>(rng() % 1000);
+          break;
+        default:
+          x[i] = 1 + std::ldexp(static_cast<double>(rng() % 64), -52);
           break;
       }
     }
@@ -95,7 +144,9 @@ TEST(PairwiseDifferences, BoundsAndMedianMatchBruteForce) {
              : shape == 1 ? std::round(norm(rng) * 3)
              : shape == 2 ? std::exp(norm(rng) * 2)
              : shape == 3 ? -1e307 * norm(rng)
-                          : 5 + (j % 3);
+             : shape == 4 ? 5 + (j % 3)
+             : shape == 5 ? 0.75 * static_cast<double>(rng() % 7)
+                          : std::ldexp(static_cast<double>(rng() % 64), -53);
     }
     std::sort(x.begin(), x.end());
     std::sort(y.begin(), y.end());

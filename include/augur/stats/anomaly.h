@@ -119,6 +119,10 @@ struct AnomalyOptions {
   size_t novelty_window = 1000;
   // ScoreCanaryAnomaly only.
   PairedTransform transform = PairedTransform::kDifference;
+  // false: only the summary is filled (max_score and its index, alarms, the first alarm, the
+  // reference, reason); the per-index vectors stay empty. For callers that only need the
+  // verdict (the judge): the per-point erf and seven vectors were a tenth of a judgement.
+  bool per_point = true;
 };
 
 struct AnomalyResult {
@@ -147,6 +151,7 @@ struct AnomalyResult {
   std::optional<size_t> max_score_index;  // the first index reaching max severity
   size_t alarm_count = 0;                 // points beyond limits
   std::optional<size_t> first_alarm_index;
+  double first_alarm_z = 0;  // robust z at first_alarm_index (its sign: the direction)
   AnomalyRule first_alarm_rule = AnomalyRule::kNone;
   // One or two sentences for people, e.g. "alarm: first at index 57 (point rule: robust z =
   // 8.21, limit +-3.5); 43 of 100 scored points beyond limits; max score 1 at index 57".

@@ -41,6 +41,10 @@ class PairwiseDifferences {
   // REQUIRES: 1 <= k <= size().
   double OrderStatistic(uint64_t k) const;
 
+  // #{fl(x_i - y_j) < t} and #{fl(x_i - y_j) <= t}: one O(nx + ny) counting pass, exact for
+  // the rounded differences whatever t. (CountBelow(0) is the Mann-Whitney count of x below y.)
+  uint64_t CountBelow(double t) const;
+  uint64_t CountAtMost(double t) const;
   // Median of the differences, averaging the two middle ones when size() is even (R's median).
   double Median() const;
 
