@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "stats/merge.h"
 #include "stats/sort.h"
 
 namespace augur::stats {
@@ -24,73 +25,6 @@ struct SplitMix {
     return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * bound) >> 64);
   }
 };
-
-// c[i] = #{q : y[q] <= v[i]} (kUpper) or #{q : y[q] < v[i]}, for ascending v[0, m) and
-// y[0, n), as one merge of the two, cut into four equal parts along the merge path so that
-// four branch-free cursors run in lockstep: a single cursor is a chain of load, compare and
-// add per element, four overlap it. REQUIRES: v[m] and y[n] readable (+inf pads); c has m + 1
-// slots (c[m] is scratch).
-template <bool kUpper>
-void RankInSorted(const double* v, size_t m, const double* y, size_t n, uint32_t* c) {
-  // y[q] goes before v[i] in the merge when it counts for v[i].
-  auto y_first = [](double yq, double vi) { return kUpper ? yq <= vi : yq < vi; };
-  const size_t total = m + n;
-  constexpr int kStreams = 4;
-  struct Cursor {
-    size_t i, q;
-  };
-  Cursor cur[kStreams];
-  size_t ends[kStreams];
-  for (int s = 0; s < kStreams; ++s) {
-    const size_t d = total * s / kStreams;
-    // The first i whose v does not go before y[d - i - 1].
-    size_t lo = d > n ? d - n : 0, hi = std::min(d, m);
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (!y_first(y[d - mid - 1], v[mid])) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    cur[s] = {lo, d - lo};
-    ends[s] = total * (s + 1) / kStreams - d;
-  }
-  // One step passes y[q] or v[i]; when v[i] passes, q is its count. The count is written at
-  // every step (it is final once v[i] passes), which keeps the step free of branches.
-  auto step = [&](Cursor& e) {
-    const size_t yq_first = (e.q < n) & y_first(y[e.q], v[e.i]);
-    c[e.i] = static_cast<uint32_t>(e.q);
-    e.q += yq_first;
-    e.i += 1 - yq_first;
-  };
-  const size_t common = total / kStreams;  // <= every part's length
-  for (size_t t = 0; t < common; ++t) {
-    step(cur[0]);
-    step(cur[1]);
-    step(cur[2]);
-    step(cur[3]);
-  }
-  for (int s = 0; s < kStreams; ++s) {
-    if (ends[s] > common) step(cur[s]);
-  }
-  // A part that ends with y steps wrote a stale count for the first v of the next part,
-  // possibly after that part had written the right one: redo those few.
-  for (int s = 0; s + 1 < kStreams; ++s) {
-    const size_t i = cur[s].i;
-    if (i >= m) continue;
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (y_first(y[mid], v[i])) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    c[i] = static_cast<uint32_t>(lo);
-  }
-}
 
 // The matrix M[i][j] = x[i] - yd[j] with yd = y descending has ascending rows and columns.
 // Values are always computed as x[i] - y[...] so that comparisons see exactly the doubles
@@ -126,7 +60,7 @@ class Matrix {
     }
     for (size_t i = 0; i < m; ++i) shifted_[i] = x_[i] - t;
     // In reals, x - y < t iff y > x - t, so q_i = #{y <= x - t}; for <= t, #{y < x - t}.
-    RankInSorted<kStrict>(shifted_.data(), m, y_.data(), n, ranks_.data());
+    internal::RankInSorted<kStrict>(shifted_.data(), m, y_.data(), n, ranks_.data());
     const double* yp = y_padded_.data() + 1;  // yp[-1] = -inf, yp[n] = +inf
     auto below = [t](double d) { return kStrict ? d < t : d <= t; };
     for (size_t i = 0; i < m; ++i) {

@@ -1,5 +1,11 @@
 #include "stats/rank_sum.h"
 
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+#include "stats/merge.h"
+
 namespace augur::stats::internal {
 
 namespace {
@@ -10,24 +16,25 @@ bool HasAdjacentEqual(std::span<const double> v) {
   return any;
 }
 
-// Without ties the rank of x[i] in the pooled sample is i + #{y < x[i]} + 1. A branch-free
-// merge finds #{y < x[i]} for every i: continuous data interleaves the samples randomly,
-// so a branchy merge would mispredict on about every other element. Returns false when a
-// cross-sample tie is met (the caller then runs the general tie-aware walk).
+// Without ties the rank of x[i] in the pooled sample is i + #{y < x[i]} + 1. The counts come
+// from one merge with four lockstep cursors (RankInSorted): a single branch-free cursor is a
+// chain of load, compare and add per element. Returns false when a cross-sample tie is met
+// (the caller then runs the general tie-aware walk).
 bool RankSumWithoutTies(std::span<const double> x, std::span<const double> y, int64_t* twice) {
   const size_t m = x.size(), n = y.size();
-  size_t i = 0, j = 0;
+  // The merge reads one element past each sample: +inf pads.
+  std::vector<double> xs(m + 1), ys(n + 1);
+  std::copy(x.begin(), x.end(), xs.begin());
+  std::copy(y.begin(), y.end(), ys.begin());
+  xs[m] = ys[n] = std::numeric_limits<double>::infinity();
+  std::vector<uint32_t> below(m + 1);
+  RankInSorted<false>(xs.data(), m, ys.data(), n, below.data());
   uint64_t acc = 0;
   bool tie = false;
-  while (i < m && j < n) {
-    const double a = x[i], b = y[j];
-    const bool take_x = a <= b;
-    tie |= a == b;
-    acc += take_x ? static_cast<uint64_t>(i + j + 1) : 0;
-    i += take_x;
-    j += !take_x;
+  for (size_t i = 0; i < m; ++i) {
+    acc += i + below[i] + 1;
+    tie |= ys[below[i]] == x[i];  // the first y not below x[i] equals it
   }
-  for (; i < m; ++i) acc += i + n + 1;
   *twice = static_cast<int64_t>(2 * acc);
   return !tie;
 }
