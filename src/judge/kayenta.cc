@@ -117,7 +117,8 @@ MetricResult ClassifyKayenta(const MetricConfig& m, std::span<const double> cont
     r.classification = Classification::kPass;  // one distinct value in the union
     return r;
   }
-  if (experiment_constant && control_constant) {
+  const bool noise = experiment_constant && control_constant;
+  if (noise) {
     std::mt19937_64 rng(seed ^ std::hash<std::string>{}(m.name));
     AddNoise(&experiment, &rng);
     AddNoise(&control, &rng);
@@ -132,7 +133,17 @@ MetricResult ClassifyKayenta(const MetricConfig& m, std::span<const double> cont
   r.ci_upper = mw->ci_upper;
   r.estimate = mw->estimate;
   r.bound = m.tolerance * std::fabs(mw->estimate);
-  r.deviation = KayentaMeanRatio(experiment, control);
+  // The summaries' means are MeanRatio's when they saw the same values: no noise added and
+  // nothing infinite for MeanRatio to drop (sorted, so the ends tell).
+  const bool same_values = !noise && std::isfinite(experiment.front()) &&
+                           std::isfinite(experiment.back()) && std::isfinite(control.front()) &&
+                           std::isfinite(control.back());
+  if (same_values) {
+    r.deviation =
+        r.experiment.mean != 0 && r.control.mean != 0 ? r.experiment.mean / r.control.mean : kNaN;
+  } else {
+    r.deviation = KayentaMeanRatio(experiment, control);
+  }
   if (m.effect.measure == EffectMeasure::kCles) {
     auto cles = stats::CommonLanguageEffectSize(experiment, control);
     r.effect_size = cles ? *cles : kNaN;
