@@ -237,6 +237,96 @@ double Select(const Matrix& mat, uint64_t k, const Band& start = {}, double* nex
   }
 }
 
+// A threshold whose per-row counts are known: count = #{< t} (strict) or #{<= t} summed over
+// the rows. For a target of 0-based rank k it is a lower side (every counted entry ranks below
+// the target) when count <= k, an upper side otherwise, whichever the strictness.
+struct Probe {
+  double t;
+  uint64_t count;
+  std::vector<uint64_t> rows;
+};
+
+// The k-th smallest (0-based) from known probes, adding probes until a lower and an upper
+// side hold few enough candidates between them to gather. Each probe is one counting pass
+// aimed by interpolating the rank linearly between the tightest sides known: the first lands
+// within ~1% of the band's width of the target (the count is smooth there); the next is aimed
+// just past the target from the side that came close, so that it becomes the other side and
+// the gather holds a few hundred more than that first miss. Probes are shared by all targets
+// (`probes` grows), so a later target starts from the earlier ones' points. Returns false
+// (out untouched) when it gives up (non-finite sides, no progress): Select then takes over.
+// `next` as Select's.
+bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, double* out,
+                    double* next) {
+  const size_t m = mat.rows();
+  // Tighter than Select's: a probe (one count) costs about as much as nth_element over m + n
+  // candidates, and each probe here cuts the candidates 5-10x.
+  const uint64_t gather_limit = std::max<uint64_t>(256, (m + mat.cols()) / 8);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    const Probe* lo = nullptr;
+    const Probe* hi = nullptr;
+    for (const Probe& p : *probes) {
+      if (p.count <= k) {
+        if (lo == nullptr || p.count > lo->count || (p.count == lo->count && p.t > lo->t)) lo = &p;
+      } else if (hi == nullptr || p.count < hi->count || (p.count == hi->count && p.t < hi->t)) {
+        hi = &p;
+      }
+    }
+    if (lo == nullptr || hi == nullptr || !std::isfinite(lo->t) || !std::isfinite(hi->t) ||
+        !(lo->t <= hi->t)) {
+      return false;
+    }
+    if (lo->t == hi->t) {  // #{< t} <= k < #{<= t}: the target is t
+      if (next != nullptr) *next = NAN;
+      *out = lo->t;
+      return true;
+    }
+    const uint64_t candidates = hi->count - lo->count;
+    if (candidates <= gather_limit) {
+      std::unique_ptr<double[]> pool(new double[candidates]);
+      double* end = pool.get();
+      for (size_t i = 0; i < m; ++i) {
+        if (lo->rows[i] > hi->rows[i]) return false;  // cannot happen for lo->t < hi->t
+        for (uint64_t j = lo->rows[i]; j < hi->rows[i]; ++j) *end++ = mat.At(i, j);
+      }
+      if (static_cast<uint64_t>(end - pool.get()) != candidates) return false;
+      const uint64_t rank = k - lo->count;
+      std::nth_element(pool.get(), pool.get() + rank, end);
+      if (next != nullptr) {
+        *next = rank + 1 < candidates ? *std::min_element(pool.get() + rank + 1, end) : NAN;
+      }
+      *out = pool[rank];
+      return true;
+    }
+    // Linear interpolation of the target's rank between the two sides, then a step past the
+    // target, away from the side already close to it (one that is within a quarter of the
+    // candidates), by a margin for the interpolation's error, which shrinks with the distance
+    // d to that side (the count is close to linear over short spans).
+    const double width = hi->t - lo->t;
+    const double c = static_cast<double>(candidates);
+    const double below = static_cast<double>(k - lo->count) + 0.5;
+    const double above = c - below;
+    double target = below;
+    auto margin = [](double d) { return 0.1 * d + 2 * std::sqrt(d) + 8; };
+    if (below < c / 4) {
+      target = std::min(below + margin(below), c / 2);
+    } else if (above < c / 4) {
+      target = std::max(below - margin(above), c / 2);
+    }
+    const double t = lo->t + target / c * width;
+    if (!(t > lo->t && t < hi->t)) return false;  // no representable progress
+    Probe p{t, 0, std::vector<uint64_t>(m)};
+    // Aimed above the target: an upper side needs #{<= t} > k, so count <= t; otherwise < t.
+    if (target > below) {
+      mat.CountBelow<false>(t, p.rows.data());
+    } else {
+      mat.CountBelow<true>(t, p.rows.data());
+    }
+    for (uint64_t r : p.rows) p.count += r;
+    probes->push_back(std::move(p));
+  }
+  return false;
+}
+
 // The order statistics ks (0-based, ascending) into out. Targets close in rank, such as an
 // interval's bounds and the median, share one sampling pass over the whole matrix: a single
 // band holding all of them, from which each selection starts interpolating at once instead
@@ -284,7 +374,13 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
     n_upto += upto[i];
   }
   const Band band{below.data(), upto.data(), a, b};
+  std::vector<Probe> probes;
+  if (std::isfinite(a) && std::isfinite(b) && std::isfinite(b - a)) {
+    probes.push_back({a, n_below, below});
+    probes.push_back({b, n_upto, upto});
+  }
   for (size_t t = 0; t < ks.size(); ++t) {
+    if (!probes.empty() && SelectByProbes(mat, ks[t], &probes, &out[t], next_of(t))) continue;
     const bool inside = n_below <= ks[t] && ks[t] < n_upto;
     if (next_of(t) != nullptr) *next = NAN;
     out[t] = inside ? (a == b ? a : Select(mat, ks[t], band, next_of(t)))

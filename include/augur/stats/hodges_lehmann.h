@@ -9,14 +9,17 @@
 // the exact median of the differences rather than R's root (they differ by at most half the
 // gap between the two middle differences plus 1e-4; see README "Statistics").
 //
-// Selection works on the implicit sorted matrix: each pass costs O(nx + ny) (branch-free
-// two-pointer counts) and shrinks the candidate set by a large factor, so one order statistic
-// costs O((nx + ny) log(nx ny)) after the O(n log n) sorts; memory is O(nx + ny). The first
-// pass brackets the target between two order statistics of a random sample (Floyd-Rivest);
-// once the candidates form a narrow value band, later passes bracket it by linear
-// interpolation of the rank, which needs no sample and keeps far fewer candidates (a miss
-// only costs a pass: results are exact either way). BoundsAndMedian shares the first pass
-// between an interval's bounds and the median. 2 x 1,000 values: ~0.1 ms for all three.
+// Selection works on the implicit sorted matrix. A count of the differences below a
+// threshold t is one merge of x - t with y (four branch-free cursors in lockstep) plus an
+// exact per-row check of the rounded differences, O(nx + ny). One stratified sample brackets
+// the targets; then each target is closed in on by probes, single counts aimed by linear
+// interpolation of the rank between the tightest known sides (the count is smooth, so the
+// first probe lands within ~1% of the bracket and the next ones a little past the target),
+// until a few hundred candidates remain to gather and nth_element. Probes are shared between
+// targets; anything unusual (overflowing ranges, no progress) falls back to a general
+// Floyd-Rivest-style selection. Results are exact either way. BoundsAndMedian (an interval's
+// bounds and the median, plus the second middle value for an even count from the same
+// gather): ~13 counting passes for 2 x 1,000 values, ~0.15 ms on the 2 GHz VM of the README.
 // Thread-safety: PairwiseDifferences is immutable; concurrent calls are safe.
 #pragma once
 
