@@ -349,8 +349,11 @@ Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
 
   if (options.per_point) InitOutputs(n, &r);
   Chart chart(options, &r);
+  // The robust z of every point first, in a loop of its own: the divisions then overlap
+  // instead of each waiting in the chart's chain (NaN stays NaN).
+  for (double& v : d) v = (v - ref.center) / ref.scale;
   for (size_t i = 0; i < n; ++i) {
-    if (!std::isnan(d[i])) chart.Record(i, chart.Update((d[i] - ref.center) / ref.scale), 1.0);
+    if (!std::isnan(d[i])) chart.Record(i, chart.Update(d[i]), 1.0);
   }
   chart.Finish();
   WriteReason(chart, options, &r);
