@@ -238,6 +238,18 @@ auto Guard(std::string_view text, const char* what, F&& f) -> Result<decltype(f(
   }
 }
 
+// Guard for a document that is parsed already.
+template <typename F>
+auto GuardDoc(const json& doc, const char* what, F&& f) -> Result<decltype(f(json()))> {
+  try {
+    return f(doc);
+  } catch (const ParseError& e) {
+    return InvalidArgument(std::string(what) + ": " + e.message);
+  } catch (const json::exception& e) {
+    return InvalidArgument(std::string(what) + ": " + e.what());
+  }
+}
+
 json StatsJson(const judge::SideStats& s) {
   return {{"count", s.count}, {"mean", s.mean}, {"min", s.min}, {"max", s.max}, {"std", s.sd}};
 }
@@ -255,35 +267,45 @@ Result<std::vector<judge::MetricPair>> ParseMetricSetPairList(std::string_view t
                [](const json& doc) { return PairList(doc, "metricSetPairList"); });
 }
 
-Result<std::vector<judge::MetricPair>> ParseJudgeData(std::string_view text) {
-  return Guard(text, "judge data", [](const json& doc) {
-    if (doc.is_array()) return PairList(doc, "metricSetPairList");
-    OnlyKeys(doc, "", {"metrics"});
-    if (!doc.contains("metrics") || !doc["metrics"].is_array()) Fail("metrics", "must be an array");
-    std::vector<judge::MetricPair> out;
-    size_t i = 0;
-    for (const json& mj : doc["metrics"]) {
-      const std::string mp = "metrics[" + std::to_string(i++) + "]";
-      OnlyKeys(mj, mp, {"name", "tags", "canary", "baseline"});
-      judge::MetricPair pair;
-      if (!mj.contains("name")) Fail(mp + ".name", "is required");
-      pair.name = String(mj["name"], mp + ".name");
-      if (mj.contains("tags")) {
-        if (!mj["tags"].is_object()) Fail(mp + ".tags", "must be an object");
-        for (const auto& [k, v] : mj["tags"].items()) pair.tags[k] = String(v, mp + ".tags." + k);
-      }
-      for (const char* side : {"canary", "baseline"}) {
-        const std::string sp = mp + "." + side;
-        if (!mj.contains(side) || !mj[side].is_array()) Fail(sp, "must be an array of numbers");
-        auto& dst = std::string(side) == "baseline" ? pair.control : pair.experiment;
-        size_t k = 0;
-        dst.reserve(mj[side].size());
-        for (const json& x : mj[side]) dst.push_back(Element(x, sp, k++));
-      }
-      out.push_back(std::move(pair));
+namespace {
+
+std::vector<judge::MetricPair> JudgeData(const json& doc) {
+  if (doc.is_array()) return PairList(doc, "metricSetPairList");
+  OnlyKeys(doc, "", {"metrics"});
+  if (!doc.contains("metrics") || !doc["metrics"].is_array()) Fail("metrics", "must be an array");
+  std::vector<judge::MetricPair> out;
+  size_t i = 0;
+  for (const json& mj : doc["metrics"]) {
+    const std::string mp = "metrics[" + std::to_string(i++) + "]";
+    OnlyKeys(mj, mp, {"name", "tags", "canary", "baseline"});
+    judge::MetricPair pair;
+    if (!mj.contains("name")) Fail(mp + ".name", "is required");
+    pair.name = String(mj["name"], mp + ".name");
+    if (mj.contains("tags")) {
+      if (!mj["tags"].is_object()) Fail(mp + ".tags", "must be an object");
+      for (const auto& [k, v] : mj["tags"].items()) pair.tags[k] = String(v, mp + ".tags." + k);
     }
-    return out;
-  });
+    for (const char* side : {"canary", "baseline"}) {
+      const std::string sp = mp + "." + side;
+      if (!mj.contains(side) || !mj[side].is_array()) Fail(sp, "must be an array of numbers");
+      auto& dst = std::string(side) == "baseline" ? pair.control : pair.experiment;
+      size_t k = 0;
+      dst.reserve(mj[side].size());
+      for (const json& x : mj[side]) dst.push_back(Element(x, sp, k++));
+    }
+    out.push_back(std::move(pair));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<judge::MetricPair>> ParseJudgeData(std::string_view text) {
+  return Guard(text, "judge data", JudgeData);
+}
+
+Result<std::vector<judge::MetricPair>> JudgeDataFromJson(const json& doc) {
+  return GuardDoc(doc, "judge data", JudgeData);
 }
 
 Result<RemoteJudgeRequest> ParseRemoteJudgeRequest(std::string_view text) {

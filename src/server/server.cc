@@ -590,7 +590,7 @@ class Server::Impl {
     out.target = StrOr(body, "target", "");
     out.checksum = StrOr(body, "checksum", "");
     if (auto d = body.find("data"); d != body.end()) {
-      auto pairs = contracts::ParseJudgeData(d->dump());
+      auto pairs = contracts::JudgeDataFromJson(*d);
       if (!pairs) return pairs.error().WithContext("data");
       Json summary = Json::array();
       for (const auto& p : *pairs) {
@@ -674,10 +674,12 @@ class Server::Impl {
     return "j-" + id_prefix_ + "-" + std::to_string(NowMs()) + "-" + std::to_string(++counter_);
   }
 
-  // Counts, exports per-metric gauges and stores the judgement. Returns the response JSON.
+  // Counts, exports per-metric gauges and stores the judgement. Returns the response JSON;
+  // with `dumped`, also its text as stored (one serialisation for the record and the answer).
   // The answer goes out only after the record is durable, so an answered judgement survives
   // a crash.
-  Json Record(const std::string& protocol, const Outcome& o, Json request_summary) {
+  Json Record(const std::string& protocol, const Outcome& o, const Json& request_summary,
+              std::string* dumped = nullptr) {
     const std::string id = NewId();
     const int64_t created_ms = NowMs();
     Json out = OutcomeJson(o, id, protocol, created_ms);
@@ -719,9 +721,11 @@ class Server::Impl {
       rec.inputs_json = o.inputs.dump();
       rec.request_json = request_summary.dump(-1, ' ', false, Json::error_handler_t::replace);
       rec.result_json = out.dump(-1, ' ', false, Json::error_handler_t::replace);
+      if (dumped != nullptr) *dumped = rec.result_json;
       if (auto st = opt_.history->Append(std::move(rec)); !st) {
         history_errors_->Increment();
         out["history_error"] = st.error().message;
+        if (dumped != nullptr) dumped->clear();
         Log({{"level", "error"},
              {"event", "history_write_failed"},
              {"id", id},
@@ -736,14 +740,26 @@ class Server::Impl {
          {"model", o.model_name},
          {"verdict", verdict},
          {"score", NumOrNull(o.judgement.score)}});
+    if (dumped != nullptr && dumped->empty()) {
+      *dumped = out.dump(-1, ' ', false, Json::error_handler_t::replace);
+    }
     return out;
   }
 
-  // The request as stored: inline series are summarised, not stored twice.
-  static Json RequestSummary(Json body) {
-    if (body.contains("data")) body["data"] = "(inline series; see inputs)";
-    if (body.contains("metricSetPairList")) body["metricSetPairList"] = "(see inputs)";
-    return body;
+  // The request as stored: inline series are summarised, not stored twice (nor copied).
+  static Json RequestSummary(const Json& body) {
+    if (!body.is_object()) return body;
+    Json out = Json::object();
+    for (auto it = body.begin(); it != body.end(); ++it) {
+      if (it.key() == "data") {
+        out["data"] = "(inline series; see inputs)";
+      } else if (it.key() == "metricSetPairList") {
+        out["metricSetPairList"] = "(see inputs)";
+      } else {
+        out[it.key()] = it.value();
+      }
+    }
+    return out;
   }
 
   // ---- endpoints ----------------------------------------------------------------------------
@@ -754,7 +770,10 @@ class Server::Impl {
     Json* body = &std::get<Json>(parsed);
     auto o = JudgeBody(*body, "", nullptr);
     if (!o) return SendError(res, FromError(o.error()));
-    SendJson(res, 200, Record(protocol, *o, RequestSummary(*body)));
+    std::string text;
+    Record(protocol, *o, RequestSummary(*body), &text);
+    res.status = 200;
+    res.set_content(std::move(text), "application/json");
   }
 
   // Argo Rollouts' web provider: always 200 with a verdict Argo's conditions can read; a bad

@@ -10,6 +10,7 @@
 // where Kayenta would silently fall back to a default. Pure functions, thread-safe.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,9 @@ Result<std::vector<judge::MetricPair>> ParseMetricSetPairList(std::string_view j
 // Augur's native series document {"metrics": [{"name", "tags"?, "canary": [...],
 // "baseline": [...]}]}.
 Result<std::vector<judge::MetricPair>> ParseJudgeData(std::string_view json);
+// The same from a document already parsed: the daemon reads the data out of the request body
+// it has parsed, instead of writing it out and parsing it again.
+Result<std::vector<judge::MetricPair>> JudgeDataFromJson(const nlohmann::json& doc);
 
 struct RemoteJudgeRequest {
   judge::Model model;
