@@ -340,7 +340,7 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
   const uint64_t total = static_cast<uint64_t>(m) * n;
   const size_t s =
       static_cast<size_t>(std::min<uint64_t>(std::clamp<uint64_t>((m + n) / 2, 256, 65536), total));
-  if (ks.size() < 2 || total <= GatherLimit(m, n) || s < 256) {
+  if (ks.empty() || total <= GatherLimit(m, n) || s < 256) {
     for (size_t t = 0; t < ks.size(); ++t) out[t] = Select(mat, ks[t], {}, next_of(t));
     return;
   }
@@ -425,7 +425,10 @@ uint64_t PairwiseDifferences::CountAtMost(double t) const {
 }
 
 double PairwiseDifferences::OrderStatistic(uint64_t k) const {
-  return Select(Matrix(x_, y_), k - 1);
+  const uint64_t rank = k - 1;
+  double out = 0;
+  SelectMany(Matrix(x_, y_), std::span<const uint64_t>(&rank, 1), &out, 1, nullptr);
+  return out;
 }
 
 std::array<double, 3> PairwiseDifferences::BoundsAndMedian(uint64_t k_low, uint64_t k_high) const {
@@ -456,8 +459,9 @@ double PairwiseDifferences::Median() const {
   if (total % 2 == 1) return OrderStatistic(total / 2 + 1);
   const uint64_t k = total / 2;
   const Matrix mat(x_, y_);
-  double next = NAN;
-  const double a = Select(mat, k - 1, {}, &next);
+  double next = NAN, a = 0;
+  const uint64_t rank = k - 1;
+  SelectMany(mat, std::span<const uint64_t>(&rank, 1), &a, 0, &next);
   return MeanOfTwo(a, std::isnan(next) ? NextOrderStatistic(mat, k, a) : next);
 }
 

@@ -114,7 +114,7 @@ std::vector<double> SortedCopyWith(std::span<const double> values, Scratch& scra
     for (size_t i = 0; i < n; ++i) out[i] = values[i] + 0.0;
     // Callers that summarise a sample sort it first (the judge does): an O(n) check then
     // saves the O(n log n) sort.
-    if (!std::is_sorted(out.begin(), out.end())) std::sort(out.begin(), out.end());
+    if (!std::is_sorted(out.begin(), out.end())) SortAscending(out);  // no -0.0 left: as std::sort
     return out;
   }
   scratch.a.resize(std::max(scratch.a.size(), n));
