@@ -110,6 +110,30 @@ TEST(QueryTemplateFiles, EveryQueryRendersForBothSides) {
   }
 }
 
+// Each side must come back as one series however many targets Prometheus scrapes (several
+// ingress replicas, a namespace label on some series and not others): every query's outermost
+// operation aggregates. A bare selector or *_over_time function returns one series per target,
+// and the source then cannot pair primary with canary.
+TEST(QueryTemplateFiles, EveryQueryAggregatesToOneSeriesPerSide) {
+  const std::vector<std::string> aggregations = {"sum(", "avg(",   "max(",
+                                                 "min(", "count(", "histogram_quantile("};
+  for (const auto& provider : kProviders) {
+    auto t = LoadQueryTemplates(kQueriesDir + "/" + provider + ".yaml");
+    ASSERT_TRUE(t) << t.error().message;
+    for (const auto& [name, query] : t->queries) {
+      const size_t start = query.find_first_not_of(" \n");
+      const std::string head = query.substr(start == std::string::npos ? 0 : start);
+      const bool aggregated =
+          std::any_of(aggregations.begin(), aggregations.end(),
+                      [&](const std::string& a) { return head.rfind(a, 0) == 0; });
+      EXPECT_TRUE(aggregated) << provider << ": " << name << " starts with: " << head.substr(0, 40);
+      if (head.rfind("histogram_quantile(", 0) == 0) {
+        EXPECT_NE(head.find("sum by (le)"), std::string::npos) << provider << ": " << name;
+      }
+    }
+  }
+}
+
 TEST(QueryTemplateFiles, HttpProvidersOfferTheGoldenSignals) {
   for (const auto& p : kHttpProviders) {
     auto t = LoadQueryTemplates(kQueriesDir + "/" + p + ".yaml");
