@@ -50,6 +50,15 @@ double Element(const json& v, const std::string& series_path, size_t index) {
   return NonNumber(v, series_path + "[" + std::to_string(index) + "]");
 }
 
+// doc[key], an array of numbers ("NaN" allowed), into *out; `path` names it in errors.
+void Series(const json& doc, const char* key, const std::string& path, std::vector<double>* out) {
+  if (!doc.contains(key) || !doc[key].is_array()) Fail(path, "must be an array of numbers");
+  const json& values = doc[key];
+  out->reserve(values.size());
+  size_t k = 0;
+  for (const json& x : values) out->push_back(Element(x, path, k++));
+}
+
 bool Bool(const json& v, const std::string& path) {
   if (!v.is_boolean()) Fail(path, std::string("must be true or false, got ") + v.type_name());
   return v.get<bool>();
@@ -212,14 +221,8 @@ std::vector<judge::MetricPair> PairList(const json& doc, const std::string& root
     if (!pj.contains("values")) Fail(pp + ".values", "is required");
     const json& v = pj["values"];
     OnlyKeys(v, pp + ".values", {"control", "experiment"});
-    for (const char* side : {"control", "experiment"}) {
-      const std::string sp = pp + ".values." + side;
-      if (!v.contains(side) || !v[side].is_array()) Fail(sp, "must be an array of numbers");
-      auto& dst = std::string(side) == "control" ? pair.control : pair.experiment;
-      size_t k = 0;
-      dst.reserve(v[side].size());
-      for (const json& x : v[side]) dst.push_back(Element(x, sp, k++));
-    }
+    Series(v, "control", pp + ".values.control", &pair.control);
+    Series(v, "experiment", pp + ".values.experiment", &pair.experiment);
     out.push_back(std::move(pair));
   }
   return out;
@@ -285,14 +288,8 @@ std::vector<judge::MetricPair> JudgeData(const json& doc) {
       if (!mj["tags"].is_object()) Fail(mp + ".tags", "must be an object");
       for (const auto& [k, v] : mj["tags"].items()) pair.tags[k] = String(v, mp + ".tags." + k);
     }
-    for (const char* side : {"canary", "baseline"}) {
-      const std::string sp = mp + "." + side;
-      if (!mj.contains(side) || !mj[side].is_array()) Fail(sp, "must be an array of numbers");
-      auto& dst = std::string(side) == "baseline" ? pair.control : pair.experiment;
-      size_t k = 0;
-      dst.reserve(mj[side].size());
-      for (const json& x : mj[side]) dst.push_back(Element(x, sp, k++));
-    }
+    Series(mj, "canary", mp + ".canary", &pair.experiment);
+    Series(mj, "baseline", mp + ".baseline", &pair.control);
     out.push_back(std::move(pair));
   }
   return out;

@@ -408,21 +408,20 @@ double MeanOfTwo(double a, double b) {
 
 }  // namespace
 
-uint64_t PairwiseDifferences::CountBelow(double t) const {
-  std::vector<uint64_t> rows(x_.size());
-  Matrix(x_, y_).CountBelow<true>(t, rows.data());
+namespace {
+template <bool kStrict>
+uint64_t Total(std::span<const double> x, std::span<const double> y, double t) {
+  std::vector<uint64_t> rows(x.size());
+  Matrix(x, y).CountBelow<kStrict>(t, rows.data());
   uint64_t total = 0;
   for (uint64_t r : rows) total += r;
   return total;
 }
+}  // namespace
 
-uint64_t PairwiseDifferences::CountAtMost(double t) const {
-  std::vector<uint64_t> rows(x_.size());
-  Matrix(x_, y_).CountBelow<false>(t, rows.data());
-  uint64_t total = 0;
-  for (uint64_t r : rows) total += r;
-  return total;
-}
+uint64_t PairwiseDifferences::CountBelow(double t) const { return Total<true>(x_, y_, t); }
+
+uint64_t PairwiseDifferences::CountAtMost(double t) const { return Total<false>(x_, y_, t); }
 
 double PairwiseDifferences::OrderStatistic(uint64_t k) const {
   const uint64_t rank = k - 1;
