@@ -1376,6 +1376,7 @@ class Server::Impl {
     size_t errors = 0;
     std::vector<std::string> error_text;
     const Json metrics = config.value("metrics", Json::array());
+    const Json templates = config.value("templates", Json::object());
     for (size_t i = 0; i < metrics.size() && i < model->metrics.size(); ++i) {
       const Json& mj = metrics[i];
       const std::string scope_name = mj.value("scopeName", "default");
@@ -1389,7 +1390,7 @@ class Server::Impl {
       bool ok = true;
       for (int side = 0; side < 2 && ok; ++side) {
         const Json s = scope.value(side == 0 ? "controlScope" : "experimentScope", Json::object());
-        auto values = FetchKayentaSide(mj.value("query", Json::object()), s);
+        auto values = FetchKayentaSide(mj.value("query", Json::object()), s, templates);
         if (!values) {
           ok = false;
           ++errors;
@@ -1479,11 +1480,27 @@ class Server::Impl {
   }
 
   // One side of one Kayenta metric: render the query for the scope, fetch it on the scope's
-  // window (start/end ISO instants, step in seconds).
-  Result<std::vector<double>> FetchKayentaSide(const Json& query, const Json& scope) {
+  // window (start/end ISO instants, step in seconds). The filter is Kayenta's: the inline
+  // template, else the config template that customFilterTemplate names, else customFilter.
+  Result<std::vector<double>> FetchKayentaSide(const Json& query, const Json& scope,
+                                               const Json& templates) {
     sources::KayentaQueryConfig qc;
-    qc.metric_name = query.value("metricName", "");
-    qc.custom_inline_template = query.value("customInlineTemplate", "");
+    qc.metric_name = StrOr(query, "metricName", "");
+    qc.resource_type = StrOr(query, "resourceType", "");
+    qc.custom_inline_template = StrOr(query, "customInlineTemplate", "");
+    if (qc.custom_inline_template.empty()) {
+      const std::string name = StrOr(query, "customFilterTemplate", "");
+      if (!name.empty()) {
+        auto t = templates.is_object() ? templates.find(name) : templates.end();
+        if (t == templates.end() || !t->is_string()) {
+          return InvalidArgument("query.customFilterTemplate: the config has no template named '" +
+                                 name + "' in templates");
+        }
+        qc.custom_inline_template = t->get<std::string>();
+      } else {
+        qc.custom_inline_template = StrOr(query, "customFilter", "");
+      }
+    }
     for (const auto& b : query.value("labelBindings", Json::array())) {
       if (b.is_string()) qc.label_bindings.push_back(b.get<std::string>());
     }

@@ -598,6 +598,35 @@ Result<std::string> RenderKayentaQuery(const KayentaQueryConfig& config,
     if (!m) return m.error().WithContext("labelBindings[" + std::to_string(i) + "]");
     matchers.push_back(std::move(*m));
   }
+  if (Trim(inline_tmpl).empty()) {
+    auto var = [&](const char* name) {
+      const auto it = scope.find(name);
+      return it == scope.end() ? std::string() : it->second;
+    };
+    if (config.resource_type == "gce_instance") {
+      matchers.push_back("instance=~\"" + EscapePromQLString(EscapeRegex(var("scope")) + "-.{4}") +
+                         "\"");
+      matchers.push_back("zone=~\"" +
+                         EscapePromQLString(".+/projects/" + EscapeRegex(var("project")) +
+                                            "/zones/" + EscapeRegex(var("location")) + "-.{1}") +
+                         "\"");
+    } else if (config.resource_type == "aws_ec2_instance") {
+      matchers.push_back("asg_groupName=\"" + EscapePromQLString(var("scope")) + "\"");
+      matchers.push_back("zone=~\"" + EscapePromQLString(EscapeRegex(var("location")) + ".{1}") +
+                         "\"");
+    } else if (std::none_of(
+                   config.label_bindings.begin(), config.label_bindings.end(),
+                   [](const std::string& b) { return b.find("${scope}") != std::string::npos; })) {
+      return InvalidArgument(
+          "metric '" + config.metric_name +
+          "' has no filter (customInlineTemplate, customFilterTemplate or customFilter) and " +
+          (config.resource_type.empty() ? std::string("no resourceType")
+                                        : "resourceType '" + config.resource_type + "'") +
+          ": the query would read the same series for the control and the experiment scope "
+          "(give a filter such as \"scope='${scope}'\", a labelBinding with ${scope}, or "
+          "resourceType gce_instance or aws_ec2_instance)");
+    }
+  }
   std::string q = "avg(" + config.metric_name + "{";
   for (size_t i = 0; i < matchers.size(); ++i) q += (i ? "," : "") + matchers[i];
   q += "})";

@@ -408,7 +408,10 @@ TEST_F(ServerTest, PrometheusDownNeverPasses) {
        {{"name", "adhoc"},
         {"metrics",
          {{{"name", "m"},
-           {"query", {{"type", "prometheus"}, {"metricName", "up"}}},
+           {"query",
+            {{"type", "prometheus"},
+             {"metricName", "up"},
+             {"customInlineTemplate", "job='${scope}'"}}},
            {"groups", {"g"}},
            {"analysisConfigurations", {{"canary", {{"direction", "either"}}}}}}}},
         {"classifier", {{"groupWeights", {{"g", 100}}}}}}},
@@ -574,6 +577,58 @@ TEST_F(ServerTest, KayentaRestApiAsArgoCallsIt) {
   auto missing = c.Get("/canary/ce-missing");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
+}
+
+// Kayenta's own example style: the filter lives in the config's `templates` and the metric
+// names it with customFilterTemplate. Without it the query would select the same series for
+// both scopes and the canary would pass on the baseline's data; the fake tells the scopes
+// apart by server="canary" in the query, so a passing score here means the filter was used.
+TEST_F(ServerTest, KayentaCustomFilterTemplateSelectsEachScope) {
+  FakePrometheus prom;
+  Daemon d(dir_, WithFake(prom));
+  auto c = d.Client();
+  auto config = [](const std::string& template_name) {
+    return json{{"name", "filter-template"},
+                {"applications", {"checkout"}},
+                {"templates", {{"by-server", "server='${scope}'"}}},
+                {"metrics",
+                 {{{"name", "success"},
+                   {"query",
+                    {{"type", "prometheus"},
+                     {"metricName", "haproxy_server_success_ratio"},
+                     {"customFilterTemplate", template_name}}},
+                   {"groups", {"errors"}},
+                   {"analysisConfigurations",
+                    {{"canary", {{"direction", "decrease"}, {"critical", true}}}}}}}},
+                {"classifier", {{"groupWeights", {{"errors", 100}}}}}};
+  };
+  const json scopes = {
+      {"default",
+       {{"controlScope",
+         {{"scope", "primary"}, {"start", "now-10m"}, {"end", "now"}, {"step", 10}}},
+        {"experimentScope",
+         {{"scope", "canary"}, {"start", "now-10m"}, {"end", "now"}, {"step", 10}}}}}};
+  const json request = {{"canaryConfig", config("by-server")},
+                        {"executionRequest", {{"scopes", scopes}}}};
+  prom.set_canary_rate(0.95);
+  auto r = c.Post("/canary?application=checkout", request.dump(), "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto st = c.Get("/canary/" + json::parse(r->body).at("canaryExecutionId").get<std::string>());
+  ASSERT_TRUE(st);
+  const json status = json::parse(st->body);
+  EXPECT_EQ(status.at("status"), "succeeded") << st->body;
+  EXPECT_EQ(status.at("result").at("judgeResult").at("score").at("score").get<double>(), 0)
+      << "the canary's 95 % must be told from the primary's 99.9 %: " << st->body;
+
+  // A template name the config does not define is the caller's mistake, said as such.
+  const json bad = {{"canaryConfig", config("no-such-template")},
+                    {"executionRequest", {{"scopes", scopes}}}};
+  auto e = c.Post("/canary?application=checkout", bad.dump(), "application/json");
+  ASSERT_TRUE(e);
+  EXPECT_GE(e->status, 400);
+  EXPECT_LT(e->status, 500);
+  EXPECT_NE(e->body.find("no-such-template"), std::string::npos) << e->body;
 }
 
 TEST_F(ServerTest, FlaggerStateSurvivesRestart) {

@@ -393,12 +393,41 @@ TEST(QueryTemplateKayenta, MetricNameWithLabelBindingsAndFilter) {
   EXPECT_TRUE(Balanced(*r));
 }
 
-TEST(QueryTemplateKayenta, MetricNameOnly) {
+// A metric name alone would read the same series for both scopes, so the canary would be
+// judged against itself and pass: rejected, as Kayenta rejects it (it needs a filter or one of
+// two resource types). A label binding that selects the scope is enough.
+TEST(QueryTemplateKayenta, MetricNameAloneIsRejected) {
   KayentaQueryConfig c;
   c.metric_name = "up";
-  auto r = RenderKayentaQuery(c, {});
+  auto r = RenderKayentaQuery(c, {{"scope", "web"}});
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("same series for the control and the experiment"),
+            std::string::npos)
+      << r.error().message;
+  c.resource_type = "k8s_pod";
+  EXPECT_FALSE(RenderKayentaQuery(c, {{"scope", "web"}}).has_value());
+  c.resource_type.clear();
+  c.label_bindings = {"app='${scope}'"};
+  r = RenderKayentaQuery(c, {{"scope", "web"}});
   ASSERT_TRUE(r.has_value()) << r.error().message;
-  EXPECT_EQ(*r, "avg(up{})");
+  EXPECT_EQ(*r, "avg(up{app=\"web\"})");
+}
+
+// Kayenta's fixed scope matchers for its two resource types, values escaped.
+TEST(QueryTemplateKayenta, ResourceTypesSelectTheScope) {
+  KayentaQueryConfig c;
+  c.metric_name = "cpu";
+  c.resource_type = "aws_ec2_instance";
+  auto r = RenderKayentaQuery(c, {{"scope", "web-v2"}, {"location", "us-east-1"}});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(*r, "avg(cpu{asg_groupName=\"web-v2\",zone=~\"us-east-1.{1}\"})");
+  c.resource_type = "gce_instance";
+  r = RenderKayentaQuery(c, {{"scope", "web.v2"}, {"location", "us-central1"}, {"project", "p"}});
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(*r,
+            "avg(cpu{instance=~\"web\\\\.v2-.{4}\","
+            "zone=~\".+/projects/p/zones/us-central1-.{1}\"})");
+  EXPECT_TRUE(Balanced(*r));
 }
 
 TEST(QueryTemplateKayenta, PromQLPrefixIsVerbatim) {
@@ -421,6 +450,7 @@ TEST(QueryTemplateKayenta, Errors) {
   EXPECT_NE(no_metric.error().message.find("metricName"), std::string::npos);
 
   c.metric_name = "up";
+  c.custom_inline_template = "env='prod'";
   c.label_bindings = {"job='${job}'"};
   auto missing = RenderKayentaQuery(c, {});
   ASSERT_FALSE(missing.has_value());

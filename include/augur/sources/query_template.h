@@ -106,15 +106,24 @@ struct KayentaQueryConfig {
   std::vector<std::string> group_by_fields;
   // Either "PromQL:<query>" (the query after the prefix is used as is) or a filter: comma-
   // separated "label<op>'value'" tokens, e.g. "namespace='${namespace}', scope='${scope}'".
+  // The caller puts here whichever filter the config gives: customInlineTemplate, else the
+  // template customFilterTemplate names, else the deprecated customFilter.
   std::string custom_inline_template;
+  // Used only without a filter: "gce_instance" or "aws_ec2_instance" select the scope by
+  // Kayenta's fixed label matchers; anything else is an error then.
+  std::string resource_type;
 };
 
 // Builds the query Kayenta's PrometheusMetricsService would build:
 // `avg(metricName{<filter tokens>,<labelBindings>}) by (groupByFields)` (no `by` without group-
-// by fields), or the text after "PromQL:" verbatim. `${name}` in the template and in the
-// bindings takes its value from `scope` (scope, location, project, extended scope params ...)
-// and, unlike in Kayenta, is escaped like a `{{name}}` value; an unknown `${name}` is an error.
-// Filter and binding values are re-emitted as double-quoted strings.
+// by fields), or the text after "PromQL:" verbatim. Without a filter the scope is selected by
+// the resource type (gce_instance: instance=~"<scope>-.{4}", zone=~".+/projects/<project>/
+// zones/<location>-.{1}"; aws_ec2_instance: asg_groupName="<scope>", zone=~"<location>.{1}");
+// with neither it is an error, because the query would then read the same series for the
+// control and the experiment scope, and the canary would pass on the baseline's data. `${name}` in
+// the template and in the bindings takes its value from `scope` (scope, location, project, extended
+// scope params ...) and, unlike in Kayenta, is escaped like a `{{name}}` value; an unknown
+// `${name}` is an error. Filter and binding values are re-emitted as double-quoted strings.
 Result<std::string> RenderKayentaQuery(const KayentaQueryConfig& config,
                                        const std::map<std::string, std::string>& scope);
 
