@@ -6,12 +6,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <ostream>
 
 #include "augur/config/model_file.h"
 #include "augur/core/time.h"
 #include "augur/sources/archive.h"
 #include "augur/sources/prometheus_source.h"
+#include "augur/sources/query_template.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/local_stack.h"
@@ -37,6 +40,12 @@ const std::vector<FlagSpec> kRecordFlags = {
     {"gzip", "", "gzip-compress the archive", ""},
     {"bearer-token-file", "FILE", "send the token in FILE as a bearer token", ""},
     {"timeout", "DURATION", "per-request timeout", "30s"},
+    {"control-scope", "SCOPE",
+     "Kayenta canary config as --model: the baseline's scope (${scope} in its queries)", ""},
+    {"experiment-scope", "SCOPE", "Kayenta canary config as --model: the canary's scope", ""},
+    {"location", "LOCATION", "Kayenta canary config: ${location} (region) for both scopes", ""},
+    {"scope-param", "NAME=VALUE",
+     "Kayenta canary config: an extendedScopeParams entry for both scopes (repeatable)", ""},
 };
 
 // A bundled model name (models/<name>.yaml|.yml|.json beside the binary or in the source
@@ -80,10 +89,14 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
   if (a->help()) {
     out << "usage: augur record --prometheus URL --model M [--provider P] --var k=v ... "
            "--start T --end T [--step S] --out ARCHIVE [--name N] [--label good|bad] "
-           "[--regression-start T] [--gzip]\n\nFetches the primary's and the canary's series "
+           "[--regression-start T] [--gzip]\n"
+           "       augur record --prometheus URL --model KAYENTA_CONFIG.json --control-scope S "
+           "--experiment-scope S [--location L] [--scope-param k=v ...] --start T --end T ...\n\n"
+           "Fetches the primary's and the canary's series "
            "of every metric of the model for a past window and writes them as a replay archive "
            "(Kayenta's metricSetPairList in a release envelope). Nothing is written unless "
-           "every metric was fetched.\n\nflags:\n"
+           "every metric was fetched. A Kayenta canary config is recorded with its own "
+           "Prometheus queries, rendered once per scope as Kayenta renders them.\n\nflags:\n"
         << FormatFlags(kRecordFlags);
     return kExitOk;
   }
@@ -180,6 +193,75 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
     return fail(st.error().WithContext("Prometheus at " + opts.url));
   }
 
+  if (a->Has("control-scope") || a->Has("experiment-scope")) {
+    // A Kayenta canary config: its own queries, once per scope, on the release's grid.
+    if (!a->Has("control-scope") || !a->Has("experiment-scope")) {
+      return fail(InvalidArgument("--control-scope and --experiment-scope go together"));
+    }
+    std::ifstream in(a->Get("model"));
+    if (!in) {
+      return fail(
+          InvalidArgument("--model: scopes are given, so --model must be a Kayenta "
+                          "canary config file; cannot read '" +
+                          a->Get("model") + "'"));
+    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto queries = sources::KayentaConfigQueries(text);
+    if (!queries) return fail(queries.error().WithContext("--model"));
+    std::map<std::string, std::string> scope_vars[2];
+    for (int side = 0; side < 2; ++side) {
+      auto& v = scope_vars[side];
+      for (const auto& kv : a->GetAll("scope-param")) {
+        const size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          return fail(InvalidArgument("--scope-param must be NAME=VALUE, got '" + kv + "'"));
+        }
+        v[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+      v["scope"] = a->Get(side == 0 ? "control-scope" : "experiment-scope");
+      if (a->Has("location")) v["location"] = a->Get("location");
+    }
+    release.vars["controlScope"] = scope_vars[0]["scope"];
+    release.vars["experimentScope"] = scope_vars[1]["scope"];
+    if (a->Has("location")) release.vars["location"] = a->Get("location");
+    for (const auto& q : *queries) {
+      sources::ArchivedMetric am;
+      am.name = q.metric;
+      for (int side = 0; side < 2; ++side) {
+        const char* which = side == 0 ? "control" : "experiment";
+        auto promql = sources::RenderKayentaQuery(q.query, scope_vars[side]);
+        if (!promql) {
+          return fail(promql.error().WithContext("metric '" + q.metric + "' (" + which + ")"));
+        }
+        auto raw =
+            (*source)->FetchRaw({*promql, release.start_ms, release.end_ms, release.step_ms});
+        if (!raw) {
+          return fail(raw.error().WithContext("metric '" + q.metric + "' (" + which + ": " +
+                                              *promql + ")"));
+        }
+        if (raw->values.size() != slots) {
+          return fail(Error{ErrorCode::kBadData, "metric '" + q.metric + "': the source returned " +
+                                                     std::to_string(raw->values.size()) +
+                                                     " points for a grid of " +
+                                                     std::to_string(slots)});
+        }
+        if (std::all_of(raw->values.begin(), raw->values.end(),
+                        [](double x) { return std::isnan(x); })) {
+          err << prefix << "warning: metric '" << q.metric << "' has no " << which
+              << " data in the window (" << *promql << ")\n";
+        }
+        (side == 0 ? am.primary : am.canary) = std::move(raw->values);
+      }
+      release.metrics.push_back(std::move(am));
+    }
+    if (auto st = sources::WriteArchive(release, out_path, a->Has("gzip")); !st) {
+      return fail(st.error());
+    }
+    out << "recorded " << release.metrics.size() << " metrics x " << slots << " points of '"
+        << release.name << "' to " << out_path << "\n";
+    return kExitOk;
+  }
+
   const std::string provider = a->Get("provider");
   for (const auto& m : model->metrics) {
     sources::MetricRequest req;
@@ -190,7 +272,15 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
     req.end_ms = release.end_ms;
     req.step_ms = release.step_ms;
     auto s = (*source)->Fetch(req);
-    if (!s) return fail(s.error().WithContext("metric '" + m.name + "'"));
+    if (!s) {
+      Error e = s.error().WithContext("metric '" + m.name + "'");
+      if (model->mode == judge::Mode::kKayenta) {
+        e.message +=
+            " (if --model is a Kayenta canary config, record it with its own queries: "
+            "--control-scope and --experiment-scope)";
+      }
+      return fail(e);
+    }
     if (s->primary.size() != slots || s->canary.size() != slots) {
       return fail(Error{ErrorCode::kBadData, "metric '" + m.name + "': the source returned " +
                                                  std::to_string(s->primary.size()) +

@@ -1375,11 +1375,10 @@ class Server::Impl {
     std::vector<judge::MetricPair> pairs;
     size_t errors = 0;
     std::vector<std::string> error_text;
-    const Json metrics = config.value("metrics", Json::array());
-    const Json templates = config.value("templates", Json::object());
-    for (size_t i = 0; i < metrics.size() && i < model->metrics.size(); ++i) {
-      const Json& mj = metrics[i];
-      const std::string scope_name = mj.value("scopeName", "default");
+    auto queries = sources::KayentaConfigQueries(config.dump());
+    if (!queries) return SendError(res, FromError(queries.error().WithContext("canaryConfig")));
+    for (size_t i = 0; i < queries->size() && i < model->metrics.size(); ++i) {
+      const std::string& scope_name = (*queries)[i].scope_name;
       if (!scopes.contains(scope_name)) {
         return SendError(res, {422, "invalid_argument",
                                "metric '" + model->metrics[i].name + "' needs scope '" +
@@ -1390,7 +1389,7 @@ class Server::Impl {
       bool ok = true;
       for (int side = 0; side < 2 && ok; ++side) {
         const Json s = scope.value(side == 0 ? "controlScope" : "experimentScope", Json::object());
-        auto values = FetchKayentaSide(mj.value("query", Json::object()), s, templates);
+        auto values = FetchKayentaSide((*queries)[i].query, s);
         if (!values) {
           ok = false;
           ++errors;
@@ -1480,33 +1479,9 @@ class Server::Impl {
   }
 
   // One side of one Kayenta metric: render the query for the scope, fetch it on the scope's
-  // window (start/end ISO instants, step in seconds). The filter is Kayenta's: the inline
-  // template, else the config template that customFilterTemplate names, else customFilter.
-  Result<std::vector<double>> FetchKayentaSide(const Json& query, const Json& scope,
-                                               const Json& templates) {
-    sources::KayentaQueryConfig qc;
-    qc.metric_name = StrOr(query, "metricName", "");
-    qc.resource_type = StrOr(query, "resourceType", "");
-    qc.custom_inline_template = StrOr(query, "customInlineTemplate", "");
-    if (qc.custom_inline_template.empty()) {
-      const std::string name = StrOr(query, "customFilterTemplate", "");
-      if (!name.empty()) {
-        auto t = templates.is_object() ? templates.find(name) : templates.end();
-        if (t == templates.end() || !t->is_string()) {
-          return InvalidArgument("query.customFilterTemplate: the config has no template named '" +
-                                 name + "' in templates");
-        }
-        qc.custom_inline_template = t->get<std::string>();
-      } else {
-        qc.custom_inline_template = StrOr(query, "customFilter", "");
-      }
-    }
-    for (const auto& b : query.value("labelBindings", Json::array())) {
-      if (b.is_string()) qc.label_bindings.push_back(b.get<std::string>());
-    }
-    for (const auto& g : query.value("groupByFields", Json::array())) {
-      if (g.is_string()) qc.group_by_fields.push_back(g.get<std::string>());
-    }
+  // window (start/end ISO instants, step in seconds).
+  Result<std::vector<double>> FetchKayentaSide(const sources::KayentaQueryConfig& qc,
+                                               const Json& scope) {
     std::map<std::string, std::string> vars;
     vars["scope"] = StrOr(scope, "scope", "");
     vars["location"] = StrOr(scope, "location", StrOr(scope, "region", ""));

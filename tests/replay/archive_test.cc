@@ -791,6 +791,80 @@ TEST_F(RecordTest, RecordsBothSidesOfEveryMetric) {
   EXPECT_FALSE(fs::exists(partial));
 }
 
+// A Kayenta canary config is recorded with its own queries: a metric whose filter is a named
+// template (customFilterTemplate) and one with inline PromQL, each rendered once for the
+// control scope and once for the experiment scope. The two jobs the suite's Prometheus scrapes
+// are the two scopes.
+TEST_F(RecordTest, RecordsAKayentaCanaryConfigPerScope) {
+  std::ofstream(dir_->File("kayenta.json")) << R"json({
+    "name": "kayenta-selftest",
+    "templates": {"by-job": "job='${scope}'"},
+    "metrics": [
+      {"name": "up", "query": {"type": "prometheus", "metricName": "up",
+                               "customFilterTemplate": "by-job"},
+       "groups": ["g"], "analysisConfigurations": {"canary": {"direction": "decrease"}}},
+      {"name": "scraped", "query": {"type": "prometheus",
+         "customInlineTemplate": "PromQL:sum(scrape_samples_scraped{job=\"${scope}\"})"},
+       "groups": ["g"]}],
+    "classifier": {"groupWeights": {"g": 100}}})json";
+  const int64_t end_s = ::time(nullptr) - 1;
+  const int64_t start_s = end_s - 2;
+  const std::string out_path = dir_->File("kayenta-rec.json");
+  std::vector<std::string> args = {"record",
+                                   "--prometheus",
+                                   "http://127.0.0.1:" + std::to_string(port_),
+                                   "--model",
+                                   dir_->File("kayenta.json"),
+                                   "--control-scope",
+                                   "primary",
+                                   "--experiment-scope",
+                                   "canary",
+                                   "--start",
+                                   std::to_string(start_s),
+                                   "--end",
+                                   std::to_string(end_s),
+                                   "--step",
+                                   "1s",
+                                   "--out",
+                                   out_path};
+  std::string out, err;
+  ASSERT_EQ(Augur(args, &out, &err), 0) << err;
+  EXPECT_NE(out.find("recorded 2 metrics x 3 points"), std::string::npos) << out;
+  EXPECT_EQ(err.find("warning"), std::string::npos) << "both scopes have data: " << err;
+  auto r = ReadArchive(out_path);
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->model, "kayenta-selftest");
+  EXPECT_EQ(r->vars.at("controlScope"), "primary");
+  EXPECT_EQ(r->vars.at("experimentScope"), "canary");
+  ASSERT_EQ(r->metrics.size(), 2u);
+  EXPECT_EQ(r->metrics[0].name, "up");
+  ExpectSameSeries(r->metrics[0].primary, {1, 1, 1});
+  ExpectSameSeries(r->metrics[0].canary, {1, 1, 1});
+  for (const auto* side : {&r->metrics[1].primary, &r->metrics[1].canary}) {
+    ASSERT_EQ(side->size(), 3u);
+    for (double x : *side) EXPECT_GT(x, 10) << "Prometheus exposes more than 10 samples";
+  }
+
+  // Without scopes the config's queries are not template names: the error says what to do.
+  std::vector<std::string> no_scopes = BaseArgs(dir_->File("k2.json"), start_s, end_s);
+  no_scopes[4] = dir_->File("kayenta.json");  // --model's value
+  EXPECT_EQ(Augur(no_scopes, &out, &err), 2);
+  EXPECT_NE(err.find("--control-scope and --experiment-scope"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir_->File("k2.json")));
+  // One scope alone, or a template name the config lacks, is refused before any fetch.
+  std::vector<std::string> one_scope(args.begin(), args.begin() + 7);
+  one_scope.insert(one_scope.end(), args.begin() + 9, args.end());
+  EXPECT_EQ(Augur(one_scope, &out, &err), 2);
+  EXPECT_NE(err.find("go together"), std::string::npos) << err;
+  std::ofstream(dir_->File("kayenta-bad.json"))
+      << R"({"name":"bad","metrics":[{"name":"up","query":{"type":"prometheus",)"
+         R"("metricName":"up","customFilterTemplate":"nope"}}]})";
+  std::vector<std::string> bad = args;
+  bad[4] = dir_->File("kayenta-bad.json");
+  EXPECT_EQ(Augur(bad, &out, &err), 2);
+  EXPECT_NE(err.find("customFilterTemplate"), std::string::npos) << err;
+}
+
 // Refusals that need no running Prometheus: the same files, a port nothing listens on.
 class RecordCliTest : public RecordTest {
  protected:

@@ -127,4 +127,18 @@ struct KayentaQueryConfig {
 Result<std::string> RenderKayentaQuery(const KayentaQueryConfig& config,
                                        const std::map<std::string, std::string>& scope);
 
+// One metric of a Kayenta canary config with its Prometheus query, the filter resolved as
+// Kayenta resolves it: customInlineTemplate, else the config's templates[customFilterTemplate],
+// else the deprecated customFilter.
+struct KayentaMetricQuery {
+  std::string metric;      // the metric's name
+  std::string scope_name;  // its scopeName ("default" when absent)
+  KayentaQueryConfig query;
+};
+
+// The queries of every metric of a Kayenta canary config (JSON text), in order. Errors
+// (kInvalidArgument) name the path: not JSON, a query that is not of type prometheus, a
+// customFilterTemplate that names no template, fields of the wrong type.
+Result<std::vector<KayentaMetricQuery>> KayentaConfigQueries(std::string_view config_json);
+
 }  // namespace augur::sources
