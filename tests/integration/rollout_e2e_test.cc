@@ -229,7 +229,30 @@ TEST_F(RolloutE2E, CanaryWithErrorsIsRolledBack) {
 }
 
 TEST_F(RolloutE2E, LatencyRegressionIsRolledBack) {
-  StartLab(0, 30);  // +30 ms on every canary response; the limit is 20 ms
+  StartLab(0, 100);  // +100 ms on every canary response; the limit is 20 ms
+  // HAProxy's latency figure is a rolling mean over the server's recent responses, which a
+  // fresh canary fills only as traffic reaches it. Left to the background load, a +30 ms
+  // canary read below the 20 ms limit until the last step before promotion, and on a loaded
+  // machine (fewer requests per step) the rollout was promoted. So the canary is warmed
+  // first, as a smoke test would: 420 requests with all the weight on it, 6 at a time so that
+  // with the background load's 2 they stay within the demo service's 8 worker threads (more
+  // queued behind keep-alive connections until HAProxy answered 5xx, and the success rate
+  // failed instead of the latency).
+  ASSERT_TRUE(lab_->SetWeight("primary", 0));
+  ASSERT_TRUE(lab_->SetWeight("canary", 100));
+  {
+    std::vector<std::thread> warm;
+    for (int t = 0; t < 6; ++t) {
+      warm.emplace_back([this] {
+        httplib::Client c("127.0.0.1", lab_->frontend_port());
+        c.set_read_timeout(seconds(5));
+        for (int i = 0; i < 70; ++i) (void)c.Get("/");
+      });
+    }
+    for (auto& t : warm) t.join();
+  }
+  ASSERT_TRUE(lab_->SetWeight("canary", 0));
+  ASSERT_TRUE(lab_->SetWeight("primary", 100));
   StartDaemon();
   std::this_thread::sleep_for(seconds(2));
   Submit(Spec("slow", "", "", 2));
