@@ -193,7 +193,8 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
     return fail(st.error().WithContext("Prometheus at " + opts.url));
   }
 
-  if (a->Has("control-scope") || a->Has("experiment-scope")) {
+  const bool kayenta = a->Has("control-scope") || a->Has("experiment-scope");
+  if (kayenta) {
     // A Kayenta canary config: its own queries, once per scope, on the release's grid.
     if (!a->Has("control-scope") || !a->Has("experiment-scope")) {
       return fail(InvalidArgument("--control-scope and --experiment-scope go together"));
@@ -254,16 +255,11 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
       }
       release.metrics.push_back(std::move(am));
     }
-    if (auto st = sources::WriteArchive(release, out_path, a->Has("gzip")); !st) {
-      return fail(st.error());
-    }
-    out << "recorded " << release.metrics.size() << " metrics x " << slots << " points of '"
-        << release.name << "' to " << out_path << "\n";
-    return kExitOk;
   }
 
   const std::string provider = a->Get("provider");
-  for (const auto& m : model->metrics) {
+  static const std::vector<judge::MetricConfig> kNone;  // the Kayenta branch fetched already
+  for (const auto& m : kayenta ? kNone : model->metrics) {
     sources::MetricRequest req;
     req.provider = provider;
     req.query = m.query;
