@@ -60,8 +60,9 @@ class Matrix {
     }
     for (size_t i = 0; i < m; ++i) shifted_[i] = x_[i] - t;
     // In reals, x - y < t iff y > x - t, so q_i = #{y <= x - t}; for <= t, #{y < x - t}.
-    internal::RankInSorted<kStrict>(shifted_.data(), m, y_.data(), n, ranks_.data());
     const double* yp = y_padded_.data() + 1;  // yp[-1] = -inf, yp[n] = +inf
+    // The merge reads one past each input: shifted_[m] and yp[n] are its +inf pads.
+    internal::RankInSorted<kStrict>(shifted_.data(), m, yp, n, ranks_.data());
     auto below = [t](double d) { return kStrict ? d < t : d <= t; };
     for (size_t i = 0; i < m; ++i) {
       const double xi = x_[i];
