@@ -4,6 +4,9 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <optional>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "stats/merge.h"
@@ -107,6 +110,49 @@ uint64_t GatherLimit(size_t m, size_t n) {
   return std::max<uint64_t>(2048, static_cast<uint64_t>(m + n) / 4);
 }
 
+// Copies the candidates of every row, columns [lo[i], hi[i]), and returns the one of 0-based
+// rank `rank` among them; with `next`, also the one after it (NaN when `rank` is the last).
+// Nullopt when the rows do not hold exactly `candidates` entries (a side pair that does not
+// bracket; callers whose bands are consistent by construction never see it).
+std::optional<double> Gather(const Matrix& mat, const uint64_t* lo, const uint64_t* hi,
+                             uint64_t candidates, uint64_t rank, double* next) {
+  std::unique_ptr<double[]> pool(new double[candidates]);
+  double* const begin = pool.get();
+  double* end = begin;
+  for (size_t i = 0; i < mat.rows(); ++i) {
+    if (lo[i] > hi[i] || static_cast<uint64_t>(end - begin) + (hi[i] - lo[i]) > candidates) {
+      return std::nullopt;
+    }
+    for (uint64_t j = lo[i]; j < hi[i]; ++j) *end++ = mat.At(i, j);
+  }
+  if (static_cast<uint64_t>(end - begin) != candidates || rank >= candidates) return std::nullopt;
+  std::nth_element(begin, begin + rank, end);
+  if (next != nullptr)
+    *next = rank + 1 < candidates ? *std::min_element(begin + rank + 1, end) : NAN;
+  return begin[rank];
+}
+
+// Two order statistics of a sample that bracket the relative positions [lo_pos, hi_pos] (in
+// sample ranks) with high probability: +-3 sqrt(s) ranks around them (Floyd & Rivest 1975).
+// -inf / +inf for a side that falls outside the sample. Reorders the sample.
+std::pair<double, double> SampleBracket(std::vector<double>* sample, double lo_pos, double hi_pos) {
+  const long s = static_cast<long>(sample->size());
+  const double spread = 3.0 * std::sqrt(static_cast<double>(s));
+  const long a_idx = static_cast<long>(std::floor(lo_pos - spread));
+  const long b_idx = static_cast<long>(std::ceil(hi_pos + spread));
+  double a = -INFINITY, b = INFINITY;
+  if (a_idx >= 0) {
+    std::nth_element(sample->begin(), sample->begin() + a_idx, sample->end());
+    a = (*sample)[a_idx];
+  }
+  if (b_idx < s) {
+    const auto first = sample->begin() + std::max<long>(a_idx, 0);
+    std::nth_element(first, sample->begin() + b_idx, sample->end());
+    b = (*sample)[b_idx];
+  }
+  return {a, b};
+}
+
 // k is 0-based here.
 // With `next`, also the (k+2)-th smallest (0-based k + 1) when the last pass's candidates hold
 // it, else NaN: an even count's median needs both middle differences, and the gathered
@@ -148,15 +194,7 @@ double Select(const Matrix& mat, uint64_t k, const Band& start = {}, double* nex
     const uint64_t candidates = prefix[m];
     const uint64_t rank = k - excluded_below;  // rank of the target among the candidates
     if (candidates <= gather_limit || pass > 200) {
-      std::unique_ptr<double[]> pool(new double[candidates]);
-      double* out = pool.get();
-      for (size_t i = 0; i < m; ++i)
-        for (uint64_t j = lo[i]; j < hi[i]; ++j) *out++ = mat.At(i, j);
-      std::nth_element(pool.get(), pool.get() + rank, pool.get() + candidates);
-      if (next != nullptr && rank + 1 < candidates) {
-        *next = *std::min_element(pool.get() + rank + 1, pool.get() + candidates);
-      }
-      return pool[rank];
+      return *Gather(mat, lo, hi, candidates, rank, next);  // the band is consistent
     }
     double a = -INFINITY, b = INFINITY;
     // Once a pass has cut the candidates to a value band around the target, their
@@ -196,18 +234,7 @@ double Select(const Matrix& mat, uint64_t k, const Band& start = {}, double* nex
         }
       }
       const double pos = static_cast<double>(rank) / candidates * s;
-      const double spread = 3.0 * std::sqrt(static_cast<double>(s));
-      const long a_idx = static_cast<long>(std::floor(pos - spread));
-      const long b_idx = static_cast<long>(std::ceil(pos + spread));
-      if (a_idx >= 0) {
-        std::nth_element(sample.begin(), sample.begin() + a_idx, sample.end());
-        a = sample[a_idx];
-      }
-      if (b_idx < static_cast<long>(s)) {
-        const auto first = sample.begin() + std::max<long>(a_idx, 0);
-        std::nth_element(first, sample.begin() + b_idx, sample.end());
-        b = sample[b_idx];
-      }
+      std::tie(a, b) = SampleBracket(&sample, pos, pos);
     }
     previous_candidates = candidates;
     two_sided = false;
@@ -283,19 +310,10 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
     }
     const uint64_t candidates = hi->count - lo->count;
     if (candidates <= gather_limit) {
-      std::unique_ptr<double[]> pool(new double[candidates]);
-      double* end = pool.get();
-      for (size_t i = 0; i < m; ++i) {
-        if (lo->rows[i] > hi->rows[i]) return false;  // cannot happen for lo->t < hi->t
-        for (uint64_t j = lo->rows[i]; j < hi->rows[i]; ++j) *end++ = mat.At(i, j);
-      }
-      if (static_cast<uint64_t>(end - pool.get()) != candidates) return false;
-      const uint64_t rank = k - lo->count;
-      std::nth_element(pool.get(), pool.get() + rank, end);
-      if (next != nullptr) {
-        *next = rank + 1 < candidates ? *std::min_element(pool.get() + rank + 1, end) : NAN;
-      }
-      *out = pool[rank];
+      // Cannot fail for lo->t < hi->t; if it did, Select takes over.
+      auto v = Gather(mat, lo->rows.data(), hi->rows.data(), candidates, k - lo->count, next);
+      if (!v) return false;
+      *out = *v;
       return true;
     }
     // Linear interpolation of the target's rank between the two sides, then a step past the
@@ -352,21 +370,9 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
     const uint64_t idx = t * step + rng.Below(step);
     sample[t] = mat.At(idx / n, idx % n);
   }
-  const double spread = 3.0 * std::sqrt(static_cast<double>(s));
-  const long a_idx = static_cast<long>(
-      std::floor(static_cast<double>(ks.front()) / static_cast<double>(total) * s - spread));
-  const long b_idx = static_cast<long>(
-      std::ceil(static_cast<double>(ks.back()) / static_cast<double>(total) * s + spread));
-  double a = -INFINITY, b = INFINITY;
-  if (a_idx >= 0) {
-    std::nth_element(sample.begin(), sample.begin() + a_idx, sample.end());
-    a = sample[a_idx];
-  }
-  if (b_idx < static_cast<long>(s)) {
-    const auto first = sample.begin() + std::max<long>(a_idx, 0);
-    std::nth_element(first, sample.begin() + b_idx, sample.end());
-    b = sample[b_idx];
-  }
+  const auto [a, b] =
+      SampleBracket(&sample, static_cast<double>(ks.front()) / static_cast<double>(total) * s,
+                    static_cast<double>(ks.back()) / static_cast<double>(total) * s);
   std::vector<uint64_t> below(m), upto(m);
   mat.CountBracket(a, b, below.data(), upto.data());
   uint64_t n_below = 0, n_upto = 0;
