@@ -77,6 +77,14 @@ void CountFullWindowChecks(const replay::ReleaseReplay& r, int64_t* full, int64_
   }
 }
 
+// Checks per second over the run, and the share of them that saw a full window.
+void Report(benchmark::State& state, judge::Mode mode, int64_t full, int64_t all) {
+  state.counters["checks/s"] =
+      benchmark::Counter(static_cast<double>(all), benchmark::Counter::kIsRate);
+  state.counters["full_window_share"] = all ? static_cast<double>(full) / all : 0;
+  state.SetLabel(judge::ModeName(mode));
+}
+
 void BM_ReplayOneRelease(benchmark::State& state) {
   const auto mode = static_cast<judge::Mode>(state.range(0));
   const auto release = MakeRelease(1);
@@ -90,10 +98,7 @@ void BM_ReplayOneRelease(benchmark::State& state) {
     }
     CountFullWindowChecks(*r, &full, &all);
   }
-  state.counters["checks/s"] =
-      benchmark::Counter(static_cast<double>(all), benchmark::Counter::kIsRate);
-  state.counters["full_window_share"] = all ? static_cast<double>(full) / all : 0;
-  state.SetLabel(judge::ModeName(mode));
+  Report(state, mode, full, all);
 }
 
 void BM_ReplayParallel(benchmark::State& state) {
@@ -112,10 +117,7 @@ void BM_ReplayParallel(benchmark::State& state) {
       CountFullWindowChecks(*r, &full, &all);
     }
   }
-  state.counters["checks/s"] =
-      benchmark::Counter(static_cast<double>(all), benchmark::Counter::kIsRate);
-  state.counters["full_window_share"] = all ? static_cast<double>(full) / all : 0;
-  state.SetLabel(judge::ModeName(mode));
+  Report(state, mode, full, all);
 }
 
 // Wall time, not the main thread's CPU time: the work runs on the pool.
