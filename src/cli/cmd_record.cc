@@ -255,45 +255,45 @@ int RunRecord(const std::vector<std::string>& args, std::istream&, std::ostream&
       }
       release.metrics.push_back(std::move(am));
     }
-  }
-
-  const std::string provider = a->Get("provider");
-  static const std::vector<judge::MetricConfig> kNone;  // the Kayenta branch fetched already
-  for (const auto& m : kayenta ? kNone : model->metrics) {
-    sources::MetricRequest req;
-    req.provider = provider;
-    req.query = m.query;
-    req.vars = release.vars;
-    req.start_ms = release.start_ms;
-    req.end_ms = release.end_ms;
-    req.step_ms = release.step_ms;
-    auto s = (*source)->Fetch(req);
-    if (!s) {
-      Error e = s.error().WithContext("metric '" + m.name + "'");
-      if (model->mode == judge::Mode::kKayenta) {
-        e.message +=
-            " (if --model is a Kayenta canary config, record it with its own queries: "
-            "--control-scope and --experiment-scope)";
+  } else {
+    const std::string provider = a->Get("provider");
+    for (const auto& m : model->metrics) {
+      sources::MetricRequest req;
+      req.provider = provider;
+      req.query = m.query;
+      req.vars = release.vars;
+      req.start_ms = release.start_ms;
+      req.end_ms = release.end_ms;
+      req.step_ms = release.step_ms;
+      auto s = (*source)->Fetch(req);
+      if (!s) {
+        Error e = s.error().WithContext("metric '" + m.name + "'");
+        if (model->mode == judge::Mode::kKayenta) {
+          e.message +=
+              " (if --model is a Kayenta canary config, record it with its own queries: "
+              "--control-scope and --experiment-scope)";
+        }
+        return fail(e);
       }
-      return fail(e);
-    }
-    if (s->primary.size() != slots || s->canary.size() != slots) {
-      return fail(Error{ErrorCode::kBadData, "metric '" + m.name + "': the source returned " +
-                                                 std::to_string(s->primary.size()) +
-                                                 " points for a grid of " + std::to_string(slots)});
-    }
-    for (const auto* side : {&s->primary, &s->canary}) {
-      if (std::all_of(side->begin(), side->end(), [](double x) { return std::isnan(x); })) {
-        err << prefix << "warning: metric '" << m.name << "' has no "
-            << (side == &s->primary ? "primary" : "canary") << " data in the window ("
-            << (side == &s->primary ? s->primary_query : s->canary_query) << ")\n";
+      if (s->primary.size() != slots || s->canary.size() != slots) {
+        return fail(Error{ErrorCode::kBadData, "metric '" + m.name + "': the source returned " +
+                                                   std::to_string(s->primary.size()) +
+                                                   " points for a grid of " +
+                                                   std::to_string(slots)});
       }
+      for (const auto* side : {&s->primary, &s->canary}) {
+        if (std::all_of(side->begin(), side->end(), [](double x) { return std::isnan(x); })) {
+          err << prefix << "warning: metric '" << m.name << "' has no "
+              << (side == &s->primary ? "primary" : "canary") << " data in the window ("
+              << (side == &s->primary ? s->primary_query : s->canary_query) << ")\n";
+        }
+      }
+      sources::ArchivedMetric am;
+      am.name = m.name;
+      am.primary = std::move(s->primary);
+      am.canary = std::move(s->canary);
+      release.metrics.push_back(std::move(am));
     }
-    sources::ArchivedMetric am;
-    am.name = m.name;
-    am.primary = std::move(s->primary);
-    am.canary = std::move(s->canary);
-    release.metrics.push_back(std::move(am));
   }
   if (auto st = sources::WriteArchive(release, out_path, a->Has("gzip")); !st) {
     return fail(st.error());
