@@ -5,7 +5,6 @@
 // (5 % errors and +25 ms: rolled back), prints one outcome line per rollout, writes a report and
 // stops everything it started, also when interrupted.
 #include <httplib.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -43,9 +42,6 @@ const std::vector<FlagSpec> kDemoFlags = {
     {"keep", "", "keep the working directory (configs, logs, database)", ""},
     {"rps", "N", "load: requests per second through HAProxy", "400"},
 };
-
-std::atomic<bool> g_stop{false};
-void OnSignal(int) { g_stop = true; }
 
 std::string Sibling(const std::string& name) {
   std::error_code ec;
@@ -155,7 +151,7 @@ bool WaitHttp(int port, const std::string& path, std::chrono::seconds timeout) {
   const auto end = std::chrono::steady_clock::now() + timeout;
   httplib::Client c("127.0.0.1", port);
   c.set_connection_timeout(std::chrono::milliseconds(300));
-  while (std::chrono::steady_clock::now() < end && !g_stop) {
+  while (std::chrono::steady_clock::now() < end && !StopRequested()) {
     if (auto r = c.Get(path); r && r->status == 200) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -182,7 +178,7 @@ Result<Outcome> RunOne(rollout::Manager& m, const std::string& name, const std::
     if (line != last) out << "  " << FormatTimeMs(NowMs()).substr(11, 8) << " " << line << "\n";
     out.flush();
     last = line;
-    if (rollout::IsTerminal(s->state.phase) || g_stop) {
+    if (rollout::IsTerminal(s->state.phase) || StopRequested()) {
       Outcome o{name, expected, *s,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()};
       return o;
@@ -219,11 +215,7 @@ int RunDemo(const std::vector<std::string>& args, std::istream&, std::ostream& o
     err << "augur demo: --rps must be 20..20000\n";
     return kExitBadInput;
   }
-  g_stop = false;
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  CatchStopSignals();
 
   char tmpl[] = "/tmp/augur-demo.XXXXXX";
   if (!::mkdtemp(tmpl)) {
@@ -311,7 +303,7 @@ int RunDemo(const std::vector<std::string>& args, std::istream&, std::ostream& o
   if (!healthy) return fail(healthy.error().message);
   outcomes.push_back(*healthy);
 
-  if (!g_stop) {
+  if (!StopRequested()) {
     // The next release is broken: 5 % errors and +25 ms on every request.
     httplib::Client admin("127.0.0.1", canary->port);
     auto r =
@@ -358,7 +350,7 @@ int RunDemo(const std::vector<std::string>& args, std::istream&, std::ostream& o
   }
   std::ofstream(a->Get("report")) << report.str();
   out << "report: " << a->Get("report") << "\n";
-  if (g_stop) {
+  if (StopRequested()) {
     err << "augur demo: interrupted; everything it started is stopped\n";
     return 130;
   }

@@ -2,10 +2,8 @@
 // (--server, or $AUGUR_SERVER) or in this process (start without a server: the rollout runs
 // here, persisted in --storage, so interrupting and starting the same spec again resumes it).
 #include <httplib.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -56,9 +54,6 @@ constexpr char kUsage[] =
     "router, each step judged, then promoted or rolled back.\n"
     "Exit status of start (and status --watch): 0 promoted, 1 rolled back or failed, 2 bad "
     "input.\n\nflags:\n";
-
-std::atomic<bool> g_interrupted{false};
-void OnSignal(int) { g_interrupted = true; }
 
 std::string Key(const std::string& name) {
   return name.find('/') == std::string::npos ? "default/" + name : name;
@@ -175,7 +170,7 @@ int Watch(Remote& remote, const std::string& key, Display& display, std::ostream
     if (!s) return Report(s.error(), err);
     display.Show(*s);
     if (rollout::IsTerminal(s->state.phase)) return ExitFor(*s);
-    if (g_interrupted) {
+    if (StopRequested()) {
       err << "augur rollout: stopped watching; the rollout continues in the daemon\n";
       return kExitFailure;
     }
@@ -238,7 +233,7 @@ int StartLocal(const Args& a, const std::string& spec_text, const std::string& s
       code = ExitFor(*s);
       break;
     }
-    if (g_interrupted) {
+    if (StopRequested()) {
       err << "augur rollout: interrupted; " << key << " is saved in " << ho.path
           << " and resumes when started again with the same spec\n";
       break;
@@ -262,11 +257,7 @@ int RunRollout(const std::vector<std::string>& args, std::istream&, std::ostream
     (a->help() ? out : err) << kUsage << FormatFlags(kRolloutFlags);
     return a->help() ? kExitOk : kExitBadInput;
   }
-  g_interrupted = false;
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  CatchStopSignals();
 
   const std::string verb = a->positional()[0];
   std::string server = a->Get("server");

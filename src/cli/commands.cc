@@ -1,10 +1,27 @@
 #include "cli/commands.h"
 
+#include <atomic>
+#include <csignal>
 #include <ostream>
 
 #include "cli/args.h"
 
 namespace augur::cli {
+
+namespace {
+std::atomic<bool> g_stop_requested{false};
+void OnStopSignal(int) { g_stop_requested = true; }
+}  // namespace
+
+void CatchStopSignals() {
+  g_stop_requested = false;
+  struct sigaction sa {};
+  sa.sa_handler = OnStopSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool StopRequested() { return g_stop_requested; }
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {

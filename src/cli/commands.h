@@ -15,6 +15,12 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;   // the command ran and failed (I/O, internal)
 inline constexpr int kExitBadInput = 2;  // bad flags, bad input data
 
+// Makes SIGINT and SIGTERM set a stop flag (cleared here) instead of ending the process, so a
+// long-running command (rollout start/watch, demo) can stop its children and clean up first;
+// StopRequested() polls it.
+void CatchStopSignals();
+bool StopRequested();
+
 // The exit code for an error a command reports: the caller's input (a bad argument, a file or
 // name that does not exist) is kExitBadInput, anything else kExitFailure.
 inline int ExitCodeFor(const Error& e) {
