@@ -10,7 +10,7 @@
 // gap between the two middle differences plus 1e-4; see README "Statistics").
 //
 // Selection works on the implicit sorted matrix. A count of the differences below a
-// threshold t is one merge of x - t with y (four branch-free cursors in lockstep) plus an
+// threshold t is the ranks of x - t in y (a SIMD kernel picked at run time) plus an
 // exact per-row check of the rounded differences, O(nx + ny). One stratified sample brackets
 // the targets; then each target is closed in on by probes, single counts aimed by linear
 // interpolation of the rank between the tightest known sides (the count is smooth, so the

@@ -1,0 +1,36 @@
+// Ranks of one sorted sample in another, with SIMD where the CPU has it (private to stats/).
+//
+// pos[k] = #{q : y[q] < v[k]} (RankBelow) or #{q : y[q] <= v[k]} (RankAtMost), for ascending
+// v[0, m) and y[0, n). This is the inner loop of every count of pairwise differences (the
+// Hodges-Lehmann selection, Kayenta's root finder): one call per counting pass.
+//
+// The SIMD kernels compare v[k] against a block of 4 (AVX2) or 8 (AVX-512) y values at once:
+// the block's "below" mask is a prefix (y is sorted), so its popcount both advances the y
+// cursor and, when the block is not all below, is v[k]'s rank. About m + n / width steps
+// instead of the m + n of a merge, four cursors in lockstep over quarters of v. Chosen at
+// run time (cpuid), so one binary runs everywhere; without AVX2, a scalar four-cursor merge.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace augur::stats::internal {
+
+// y must be readable up to y[n + kRankPad - 1], and the pad must never count as below (or
+// at most) any v: NaN for doubles, INT64_MAX for order keys (no v may be INT64_MAX).
+inline constexpr size_t kRankPad = 16;
+
+void RankBelow(const double* v, size_t m, const double* y, size_t n, uint32_t* pos);
+void RankAtMost(const double* v, size_t m, const double* y, size_t n, uint32_t* pos);
+// For order keys also returns #{k : y[pos[k]] == v[k]} (the v that tie with a y, when y holds
+// distinct keys), which the SIMD kernels get with one gather per group.
+uint64_t RankBelow(const int64_t* v, size_t m, const int64_t* y, size_t n, uint32_t* pos);
+
+enum class RankIsa { kScalar, kAvx2, kAvx512 };
+// The instruction set in use: the best the CPU has, unless a test forced a lower one.
+RankIsa ActiveRankIsa();
+RankIsa BestRankIsa();
+// For tests: run every path on the same data. Not thread-safe; call before concurrent use.
+void ForceRankIsa(RankIsa isa);
+
+}  // namespace augur::stats::internal

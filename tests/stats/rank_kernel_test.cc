@@ -1,0 +1,169 @@
+// The rank kernel (stats/rank_kernel.h) on every instruction set this CPU has, against
+// std::lower_bound / upper_bound; and the two callers (Hodges-Lehmann selection, Kayenta's
+// root finder) on every instruction set against brute force and the literal Kayenta port.
+#include "stats/rank_kernel.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "augur/stats/hodges_lehmann.h"
+#include "augur/stats/kayenta_mann_whitney.h"
+
+namespace augur::stats::internal {
+namespace {
+
+std::vector<RankIsa> AvailableIsas() {
+  std::vector<RankIsa> out = {RankIsa::kScalar};
+  if (BestRankIsa() != RankIsa::kScalar) out.push_back(RankIsa::kAvx2);
+  if (BestRankIsa() == RankIsa::kAvx512) out.push_back(RankIsa::kAvx512);
+  return out;
+}
+
+const char* Name(RankIsa isa) {
+  return isa == RankIsa::kScalar ? "scalar" : isa == RankIsa::kAvx2 ? "avx2" : "avx512";
+}
+
+// Restores the best instruction set when a test ends, whatever happened.
+struct IsaGuard {
+  ~IsaGuard() { ForceRankIsa(BestRankIsa()); }
+};
+
+TEST(RankKernel, MatchesBinarySearchOnEveryInstructionSet) {
+  IsaGuard guard;
+  std::mt19937_64 rng(7);
+  for (int it = 0; it < 3000; ++it) {
+    size_t m = rng() % 300, n = 1 + rng() % 300;
+    if (it % 7 == 0) {  // many v per y: the windows cover everything
+      m = rng() % 3000;
+      n = 1 + rng() % 50;
+    }
+    if (it % 11 == 0) {  // many y per v: the single-value path
+      m = rng() % 40;
+      n = 1 + rng() % 3000;
+    }
+    const int grid = static_cast<int>(rng() % 4);  // 0: continuous, else few distinct values
+    auto draw = [&] {
+      return grid ? static_cast<double>(rng() % (grid * 5))
+                  : std::ldexp(static_cast<double>(rng() % 100000), -10) - 30;
+    };
+    std::vector<double> v(m), y(n);
+    for (auto& e : v) e = draw();
+    for (auto& e : y) e = draw();
+    if (it % 13 == 0 && m > 1) {  // overflowed shifts reach the kernel as infinities
+      v.front() = -INFINITY;
+      v.back() = INFINITY;
+    }
+    std::sort(v.begin(), v.end());
+    std::sort(y.begin(), y.end());
+    std::vector<double> y_padded = y;
+    y_padded.resize(n + kRankPad, NAN);
+    std::vector<int64_t> vk(m), yk(n);
+    for (size_t i = 0; i < m; ++i) vk[i] = std::isfinite(v[i]) ? static_cast<int64_t>(v[i] * 1024) : 0;
+    for (size_t i = 0; i < n; ++i) yk[i] = static_cast<int64_t>(y[i] * 1024);
+    std::sort(vk.begin(), vk.end());
+    std::vector<int64_t> yk_padded = yk;
+    yk_padded.resize(n + kRankPad, INT64_MAX);
+    for (RankIsa isa : AvailableIsas()) {
+      ForceRankIsa(isa);
+      ASSERT_EQ(ActiveRankIsa(), isa);
+      std::vector<uint32_t> below(m), upto(m), keys(m);
+      RankBelow(v.data(), m, y_padded.data(), n, below.data());
+      RankAtMost(v.data(), m, y_padded.data(), n, upto.data());
+      const uint64_t ties = RankBelow(vk.data(), m, yk_padded.data(), n, keys.data());
+      uint64_t want_ties = 0;
+      for (size_t i = 0; i < m; ++i) {
+        const auto lo = std::lower_bound(y.begin(), y.end(), v[i]) - y.begin();
+        const auto hi = std::upper_bound(y.begin(), y.end(), v[i]) - y.begin();
+        const auto kpos = std::lower_bound(yk.begin(), yk.end(), vk[i]) - yk.begin();
+        want_ties += static_cast<size_t>(kpos) < n && yk[kpos] == vk[i];
+        ASSERT_EQ(below[i], lo) << Name(isa) << " case " << it << " row " << i;
+        ASSERT_EQ(upto[i], hi) << Name(isa) << " case " << it << " row " << i;
+        ASSERT_EQ(keys[i], kpos) << Name(isa) << " case " << it << " row " << i;
+      }
+      ASSERT_EQ(ties, want_ties) << Name(isa) << " case " << it;
+    }
+  }
+}
+
+TEST(RankKernel, ForcingAboveTheCpuKeepsTheBest) {
+  IsaGuard guard;
+  ForceRankIsa(RankIsa::kAvx512);
+  EXPECT_EQ(ActiveRankIsa(), BestRankIsa());
+  ForceRankIsa(RankIsa::kScalar);
+  EXPECT_EQ(ActiveRankIsa(), RankIsa::kScalar);
+}
+
+// Order statistics of the rounded pairwise differences, by sorting all of them.
+std::vector<double> AllDifferences(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<double> d;
+  for (double a : x)
+    for (double b : y) d.push_back(a - b);
+  std::sort(d.begin(), d.end());
+  return d;
+}
+
+TEST(RankKernel, HodgesLehmannSelectionIsExactOnEveryInstructionSet) {
+  IsaGuard guard;
+  std::mt19937_64 rng(11);
+  for (int it = 0; it < 40; ++it) {
+    const size_t m = 40 + rng() % 90, n = 40 + rng() % 90;
+    std::vector<double> x(m), y(n);
+    const double base = it % 4 == 0 ? 1e16 : 0.0;  // rounding moves boundaries near 1e16
+    std::lognormal_distribution<double> d(3.0, 0.5);
+    for (auto& e : x) e = base + (it % 3 == 0 ? std::round(d(rng)) : d(rng));
+    for (auto& e : y) e = base + (it % 3 == 0 ? std::round(d(rng)) : d(rng)) - 0.5;
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const std::vector<double> all = AllDifferences(x, y);
+    const uint64_t k_low = 1 + rng() % all.size(), k_high = 1 + rng() % all.size();
+    const size_t mid = all.size() / 2;
+    const double median = all.size() % 2 ? all[mid] : (all[mid - 1] + all[mid]) / 2;
+    for (RankIsa isa : AvailableIsas()) {
+      ForceRankIsa(isa);
+      const stats::PairwiseDifferences diffs(x, y);
+      const auto got = diffs.BoundsAndMedian(k_low, k_high);
+      EXPECT_EQ(got[0], all[k_low - 1]) << Name(isa) << " case " << it;
+      EXPECT_EQ(got[1], all[k_high - 1]) << Name(isa) << " case " << it;
+      EXPECT_EQ(got[2], median) << Name(isa) << " case " << it;
+      const double t = all[rng() % all.size()];
+      EXPECT_EQ(diffs.CountBelow(t),
+                static_cast<uint64_t>(std::lower_bound(all.begin(), all.end(), t) - all.begin()))
+          << Name(isa) << " case " << it;
+      EXPECT_EQ(diffs.CountAtMost(t),
+                static_cast<uint64_t>(std::upper_bound(all.begin(), all.end(), t) - all.begin()))
+          << Name(isa) << " case " << it;
+    }
+  }
+}
+
+TEST(RankKernel, KayentaRootsMatchTheLiteralPortOnEveryInstructionSet) {
+  IsaGuard guard;
+  std::mt19937_64 rng(13);
+  for (int it = 0; it < 24; ++it) {
+    const size_t m = 200 + rng() % 800, n = 200 + rng() % 800;
+    std::vector<double> x(m), y(n);
+    std::lognormal_distribution<double> d(3.0, 0.4);
+    const bool grid = it % 3 == 0;  // ties within and across the samples
+    for (auto& e : x) e = grid ? std::round(d(rng)) : d(rng) * (1 + 0.01 * (it % 5));
+    for (auto& e : y) e = grid ? std::round(d(rng)) : d(rng);
+    const auto want = stats::KayentaMannWhitneyReference(x, y, 0.98);
+    ASSERT_TRUE(want.has_value());
+    for (RankIsa isa : AvailableIsas()) {
+      ForceRankIsa(isa);
+      const auto got = stats::KayentaMannWhitney(x, y, 0.98);
+      ASSERT_TRUE(got.has_value());
+      EXPECT_EQ(got->ci_lower, want->ci_lower) << Name(isa) << " case " << it;
+      EXPECT_EQ(got->ci_upper, want->ci_upper) << Name(isa) << " case " << it;
+      EXPECT_EQ(got->estimate, want->estimate) << Name(isa) << " case " << it;
+      EXPECT_EQ(got->evaluations, want->evaluations) << Name(isa) << " case " << it;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace augur::stats::internal
