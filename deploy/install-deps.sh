@@ -8,6 +8,7 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config ccache
       prometheus-cpp-dev libboost-math-dev libeigen3-dev libcpp-httplib-dev nlohmann-json3-dev
       libbenchmark-dev libgtest-dev libgmock-dev libsqlite3-dev libyaml-cpp-dev zlib1g-dev
+      libhwy-dev
       # real servers the integration tests start on 127.0.0.1 (never as system services)
       prometheus haproxy socat wrk
       # clang's libFuzzer for the fuzz targets (-DAUGUR_FUZZ=ON)

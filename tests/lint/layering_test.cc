@@ -44,7 +44,7 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
 
 // Third-party headers a part may use; public headers may use none of these.
 const std::map<std::string, std::set<std::string>> kThirdParty = {
-    {"stats", {"boost", "Eigen"}},
+    {"stats", {"boost", "Eigen", "hwy"}},
     {"contracts", {"nlohmann"}},
     {"sources", {"yaml-cpp", "httplib.h", "nlohmann"}},
     {"sources_archive", {"nlohmann", "zlib.h"}},
@@ -58,8 +58,8 @@ const std::map<std::string, std::set<std::string>> kThirdParty = {
     {"demo", {"httplib.h", "prometheus"}},
     {"server", {"httplib.h", "prometheus", "nlohmann"}},
 };
-const std::set<std::string> kKnownThirdParty = {"boost",      "Eigen",    "nlohmann",  "httplib.h",
-                                                "prometheus", "yaml-cpp", "sqlite3.h", "zlib.h"};
+const std::set<std::string> kKnownThirdParty = {
+    "boost", "Eigen", "nlohmann", "httplib.h", "prometheus", "yaml-cpp", "sqlite3.h", "zlib.h", "hwy"};
 
 std::string PartOf(const fs::path& rel) {  // rel: "src/stats/x.cc" or "include/augur/stats/x.h"
   auto it = rel.begin();

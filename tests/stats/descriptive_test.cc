@@ -90,7 +90,7 @@ TEST(SortAscendingTest, MatchesStdSortOnAwkwardData) {
   std::normal_distribution<double> normal(0, 1e6);
   const double specials[] = {0.0, -0.0, INFINITY, -INFINITY, 1e-310, -1e-310, DBL_MAX, -DBL_MAX};
   for (size_t n : {0, 1, 2, 63, 64, 65, 1000, 5000, 16383, 16384, 40000}) {
-    for (int shape = 0; shape < 5; ++shape) {
+    for (int shape = 0; shape < 6; ++shape) {
       std::vector<double> v(n);
       for (size_t i = 0; i < n; ++i) {
         switch (shape) {
@@ -109,6 +109,9 @@ TEST(SortAscendingTest, MatchesStdSortOnAwkwardData) {
           case 4:
             v[i] = static_cast<double>(n - i);
             break;  // descending
+          case 5:  // finite specials: signed zeros and extremes without infinities (VQSort)
+            v[i] = specials[4 + rng() % 4] * (rng() % 3 == 0 ? 0.0 : 1.0) * (rng() % 2 ? 1 : -1);
+            break;
         }
       }
       std::vector<double> expected = v;
