@@ -471,19 +471,25 @@ Result<KayentaMannWhitneyResult> KayentaMannWhitney(std::span<const double> expe
   std::vector<int64_t> keys(experiment.size());
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = OrderKey(experiment[i]);
   if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
-  d.x_values.reserve(keys.size());
-  d.x_counts.reserve(keys.size());
+  // Sized first and written by index: a push_back in the loop is a call on some path, around
+  // which the running minimum was kept in memory (a store-to-load chain per value).
+  d.x_values.resize(keys.size());
+  d.x_counts.resize(keys.size());
   double ties = 0, min_gap = std::numeric_limits<double>::infinity();
+  size_t distinct = 0;
   for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
     while (j < keys.size() && keys[j] == keys[i]) ++j;
     const double value = FromOrderKey(keys[i]);
-    if (i > 0) min_gap = std::min(min_gap, value - d.x_values.back());
-    d.x_values.push_back(value);
-    d.x_counts.push_back(static_cast<int64_t>(j - i));
+    const double gap = distinct > 0 ? value - d.x_values[distinct - 1] : min_gap;
+    min_gap = gap < min_gap ? gap : min_gap;
+    d.x_values[distinct] = value;
+    d.x_counts[distinct++] = static_cast<int64_t>(j - i);
     if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
     i = j;
   }
+  d.x_values.resize(distinct);
+  d.x_counts.resize(distinct);
   d.x_ties = ties;
   d.min_gap = min_gap;
   d.max_abs_x = std::max(std::fabs(d.x_values.front()), std::fabs(d.x_values.back()));
@@ -491,17 +497,20 @@ Result<KayentaMannWhitneyResult> KayentaMannWhitney(std::span<const double> expe
   keys.resize(control.size());
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = OrderKey(control[i]);
   if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
-  d.y_keys.reserve(keys.size() + 1);
-  d.y_below.reserve(keys.size() + 2);
+  d.y_keys.resize(keys.size() + 1);
+  d.y_below.resize(keys.size() + 2);
   ties = 0;
+  distinct = 0;
   for (size_t i = 0; i < keys.size();) {
     size_t j = i + 1;
     while (j < keys.size() && keys[j] == keys[i]) ++j;
-    d.y_keys.push_back(keys[i]);
-    d.y_below.push_back(static_cast<int64_t>(i));
+    d.y_keys[distinct] = keys[i];
+    d.y_below[distinct++] = static_cast<int64_t>(i);
     if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
     i = j;
   }
+  d.y_keys.resize(distinct);
+  d.y_below.resize(distinct);
   d.y_ties = ties;
   d.no_ties = d.x_values.size() == experiment.size() && d.y_keys.size() == control.size();
   d.y_ranked.assign(d.y_keys.begin(), d.y_keys.end());
