@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "augur/stats/descriptive.h"
+#include "augur/stats/sample.h"
 
 namespace augur::judge::internal {
 
@@ -29,6 +30,7 @@ SideStats SummarizeSorted(std::span<const double> sorted) {
 }
 
 std::vector<double> FiniteValues(std::span<const double> values) {
+  if (stats::AllFinite(values)) return std::vector<double>(values.begin(), values.end());
   std::vector<double> out;
   out.reserve(values.size());
   for (double v : values)

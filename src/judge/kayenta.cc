@@ -13,6 +13,7 @@
 #include "augur/stats/descriptive.h"
 #include "augur/stats/effect_size.h"
 #include "augur/stats/kayenta_mann_whitney.h"
+#include "augur/stats/sample.h"
 #include "judge/common.h"
 
 namespace augur::judge {
@@ -24,12 +25,16 @@ namespace {
 // KayentaMannWhitney (which skips its own sort for sorted input).
 std::vector<double> PreprocessSorted(const MetricConfig& m, std::span<const double> in) {
   std::vector<double> out;
-  out.reserve(in.size());
-  for (double v : in) {
-    if (std::isnan(v)) {
-      if (m.nan_strategy == NanStrategy::kReplace) out.push_back(0.0);
-    } else {
-      out.push_back(v);
+  if (stats::AllFinite(in)) {  // nothing to replace or drop: one copy
+    out.assign(in.begin(), in.end());
+  } else {
+    out.reserve(in.size());
+    for (double v : in) {
+      if (std::isnan(v)) {
+        if (m.nan_strategy == NanStrategy::kReplace) out.push_back(0.0);
+      } else {
+        out.push_back(v);
+      }
     }
   }
   stats::SortAscending(out);

@@ -372,6 +372,7 @@ Status CheckFiniteSample(std::span<const double> values, const char* name) {
   if (values.size() >= (size_t{1} << 31)) {
     return InvalidArgument(std::string(name) + " sample is too large");
   }
+  if (AllFinite(values)) return {};
   for (size_t i = 0; i < values.size(); ++i) {
     if (!std::isfinite(values[i])) {
       return InvalidArgument(std::string(name) + " sample: value at index " + std::to_string(i) +

@@ -1,6 +1,7 @@
 #include "augur/stats/sample.h"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace augur::stats {
@@ -41,13 +42,21 @@ const char* Describe(double v) {
 }
 }  // namespace
 
+bool AllFinite(std::span<const double> values) {
+  bool finite = true;
+  for (double v : values) finite &= std::fabs(v) <= std::numeric_limits<double>::max();
+  return finite;
+}
+
 Result<std::span<const double>> CheckSample(std::span<const double> values, std::string_view name,
                                             NonFinitePolicy policy, std::vector<double>* storage) {
   size_t first_bad = values.size();
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!std::isfinite(values[i])) {
-      first_bad = i;
-      break;
+  if (!AllFinite(values)) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (!std::isfinite(values[i])) {
+        first_bad = i;
+        break;
+      }
     }
   }
   std::span<const double> out = values;

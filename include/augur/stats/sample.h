@@ -35,6 +35,10 @@ Result<NonFinitePolicy> ParseNonFinitePolicy(std::string_view text);  // "reject
 Result<std::vector<double>> CleanSample(std::span<const double> values, std::string_view name,
                                         NonFinitePolicy policy);
 
+// True when no value is NaN or infinite. One branch-free pass (vectorised), for the common
+// clean sample; callers look for the offending index only when this is false.
+bool AllFinite(std::span<const double> values);
+
 // Like CleanSample but returns an empty optional-like success when nothing had to be removed,
 // so callers can avoid a copy of large clean inputs. On success, `*storage` holds the cleaned
 // copy if one was needed and the returned span points into either `values` or `*storage`.
