@@ -37,26 +37,6 @@ AUGUR_CLONES void Shift(const double* x, size_t m, double t, double* out) {
   for (size_t i = 0; i < m; ++i) out[i] = x[i] - t;
 }
 
-// out[i] = n - q_i, with q_i = ranks[i] the first column whose rounded difference
-// fl(x[i] - y[q]) is below t (< t when strict, else <= t). P(q) = below(fl(x[i] - y[q])) is
-// false for q < q_i and true from q_i on (P(-1) false and P(n) true through the infinite pads
-// of yp), so the rank is right when P(q_i) and not P(q_i - 1). Returns how many rows fail
-// that check (rounding moved their boundary); their out[i] is then wrong and the caller redoes
-// the rows.
-AUGUR_CLONES size_t CheckedCounts(const double* x, const uint32_t* ranks, size_t m,
-                                  const double* yp, size_t n, double t, bool strict,
-                                  uint64_t* out) {
-  size_t wrong = 0;
-  for (size_t i = 0; i < m; ++i) {
-    const ptrdiff_t q = ranks[i];
-    const double at = x[i] - yp[q], before = x[i] - yp[q - 1];
-    const bool ok = strict ? (at < t && !(before < t)) : (at <= t && !(before <= t));
-    wrong += !ok;
-    out[i] = n - static_cast<uint64_t>(q);
-  }
-  return wrong;
-}
-
 #undef AUGUR_CLONES
 
 // The matrix M[i][j] = x[i] - yd[j] with yd = y descending has ascending rows and columns.
@@ -104,7 +84,10 @@ class Matrix {
       internal::RankBelow(shifted_.data(), m, y_ranked_.data(), n, ranks_.data());
     }
     const double* yp = y_padded_.data() + 1;  // yp[-1] = -inf, yp[n] = +inf
-    if (CheckedCounts(x_.data(), ranks_.data(), m, yp, n, t, kStrict, out) == 0) return;
+    // Right unless rounding moved a row's boundary (a difference within an ulp or so of t).
+    if (internal::CheckRoundedRanks(x_.data(), ranks_.data(), m, yp, n, t, kStrict, out) == 0) {
+      return;
+    }
     auto below = [t](double d) { return kStrict ? d < t : d <= t; };
     for (size_t i = 0; i < m; ++i) {
       const double xi = x_[i];
