@@ -135,16 +135,27 @@ uint64_t GatherLimit(size_t m, size_t n) {
 // bracket; callers whose bands are consistent by construction never see it).
 std::optional<double> Gather(const Matrix& mat, const uint64_t* lo, const uint64_t* hi,
                              uint64_t candidates, uint64_t rank, double* next) {
+  // First, branch-free, the rows that hold any candidate and the total (most rows hold none
+  // once the band is narrow: a loop over every row branched on each and mispredicted).
+  const size_t m = mat.rows();
+  std::unique_ptr<uint32_t[]> rows(new uint32_t[m]);
+  size_t nonempty = 0;
+  uint64_t total = 0;
+  bool inverted = false;
+  for (size_t i = 0; i < m; ++i) {
+    rows[nonempty] = static_cast<uint32_t>(i);
+    nonempty += hi[i] > lo[i];
+    inverted |= lo[i] > hi[i];
+    total += hi[i] - lo[i];
+  }
+  if (inverted || total != candidates || rank >= candidates) return std::nullopt;
   std::unique_ptr<double[]> pool(new double[candidates]);
   double* const begin = pool.get();
   double* end = begin;
-  for (size_t i = 0; i < mat.rows(); ++i) {
-    if (lo[i] > hi[i] || static_cast<uint64_t>(end - begin) + (hi[i] - lo[i]) > candidates) {
-      return std::nullopt;
-    }
+  for (size_t r = 0; r < nonempty; ++r) {
+    const size_t i = rows[r];
     for (uint64_t j = lo[i]; j < hi[i]; ++j) *end++ = mat.At(i, j);
   }
-  if (static_cast<uint64_t>(end - begin) != candidates || rank >= candidates) return std::nullopt;
   std::nth_element(begin, begin + rank, end);
   if (next != nullptr)
     *next = rank + 1 < candidates ? *std::min_element(begin + rank + 1, end) : NAN;
@@ -383,11 +394,19 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
     return;
   }
   SplitMix rng{0x5EED1111ULL ^ ks.front() ^ (static_cast<uint64_t>(m) << 32) ^ n};
+  // Stratified by row: draw t takes a row of [floor(t m / s), floor((t + 1) m / s)) (or that
+  // row when the stratum is narrower than one) and a uniform column, so every entry is about
+  // equally likely. Rows are stepped by a running remainder: a 64-bit division per draw cost
+  // ~20 us per call for s = 1,000 on the README's VM.
   std::vector<double> sample(s);
-  const uint64_t step = total / s;
+  size_t row_lo = 0, remainder = 0;
   for (size_t t = 0; t < s; ++t) {
-    const uint64_t idx = t * step + rng.Below(step);
-    sample[t] = mat.At(idx / n, idx % n);
+    size_t row_hi = row_lo;
+    for (remainder += m; remainder >= s; remainder -= s) ++row_hi;
+    const size_t row = row_hi > row_lo ? row_lo + static_cast<size_t>(rng.Below(row_hi - row_lo))
+                                       : std::min(row_lo, m - 1);
+    sample[t] = mat.At(row, static_cast<size_t>(rng.Below(n)));
+    row_lo = row_hi;
   }
   const auto [a, b] =
       SampleBracket(&sample, static_cast<double>(ks.front()) / static_cast<double>(total) * s,
