@@ -1,6 +1,8 @@
 #include "augur/stats/sample.h"
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -42,10 +44,17 @@ const char* Describe(double v) {
 }
 }  // namespace
 
-bool AllFinite(std::span<const double> values) {
-  bool finite = true;
-  for (double v : values) finite &= std::fabs(v) <= std::numeric_limits<double>::max();
-  return finite;
+// A value is NaN or infinite when its exponent bits, all in the upper 32-bit word, are all
+// set. Counted on the integer words, which GCC vectorises (a compare of doubles it did not:
+// the judge called this 4 times per metric at ~1 ns per value), for each instruction set.
+__attribute__((target_clones("avx512f", "avx2", "default"))) bool AllFinite(
+    std::span<const double> values) {
+  uint32_t bad = 0;
+  for (double v : values) {
+    const uint32_t high = static_cast<uint32_t>(std::bit_cast<uint64_t>(v) >> 32);
+    bad |= static_cast<uint32_t>((high & 0x7FF00000u) == 0x7FF00000u);
+  }
+  return bad == 0;
 }
 
 Result<std::span<const double>> CheckSample(std::span<const double> values, std::string_view name,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cfloat>
 #include <cmath>
 #include <vector>
 
@@ -41,6 +42,25 @@ TEST(Sample, EmptyIsAnErrorEvenAfterDropping) {
   auto r = CleanSample(v, "y", NonFinitePolicy::kDrop);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("empty after dropping"), std::string::npos);
+}
+
+TEST(Sample, AllFiniteFindsOneBadValueAnywhere) {
+  EXPECT_TRUE(AllFinite({}));
+  std::vector<double> v(1000);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = (i % 2 ? -1.0 : 1.0) * static_cast<double>(i);
+  v[3] = DBL_MAX;
+  v[5] = -DBL_MAX;
+  v[7] = 4.9e-324;  // denormal
+  v[9] = -0.0;
+  EXPECT_TRUE(AllFinite(v));
+  for (double bad : {NAN, -NAN, INFINITY, -INFINITY}) {
+    for (size_t at : {size_t{0}, size_t{13}, size_t{998}, size_t{999}}) {  // vector body and tail
+      std::vector<double> w = v;
+      w[at] = bad;
+      EXPECT_FALSE(AllFinite(w)) << bad << " at " << at;
+      EXPECT_FALSE(AllFinite(std::span<const double>(w).subspan(at, 1)));
+    }
+  }
 }
 
 TEST(Sample, ConfLevelBounds) {
