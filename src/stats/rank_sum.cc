@@ -4,7 +4,7 @@
 #include <limits>
 #include <vector>
 
-#include "stats/merge.h"
+#include "stats/rank_kernel.h"
 
 namespace augur::stats::internal {
 
@@ -16,24 +16,20 @@ bool HasAdjacentEqual(std::span<const double> v) {
   return any;
 }
 
-// Without ties the rank of x[i] in the pooled sample is i + #{y < x[i]} + 1. The counts come
-// from one merge with four lockstep cursors (RankInSorted): a single branch-free cursor is a
-// chain of load, compare and add per element. Returns false when a cross-sample tie is met
-// (the caller then runs the general tie-aware walk).
+// Without ties the rank of x[i] in the pooled sample is i + #{y < x[i]} + 1, the counts from
+// the rank kernel (stats/rank_kernel.h). Returns false when a cross-sample tie is met (the
+// caller then runs the general tie-aware walk).
 bool RankSumWithoutTies(std::span<const double> x, std::span<const double> y, int64_t* twice) {
   const size_t m = x.size(), n = y.size();
-  // The merge reads one element past each sample: +inf pads.
-  std::vector<double> xs(m + 1), ys(n + 1);
-  std::copy(x.begin(), x.end(), xs.begin());
+  std::vector<double> ys(n + kRankPad, std::numeric_limits<double>::quiet_NaN());
   std::copy(y.begin(), y.end(), ys.begin());
-  xs[m] = ys[n] = std::numeric_limits<double>::infinity();
-  std::vector<uint32_t> below(m + 1);
-  RankInSorted<false>(xs.data(), m, ys.data(), n, below.data());
+  std::vector<uint32_t> below(m);
+  RankBelow(x.data(), m, ys.data(), n, below.data());
   uint64_t acc = 0;
   bool tie = false;
   for (size_t i = 0; i < m; ++i) {
     acc += i + below[i] + 1;
-    tie |= ys[below[i]] == x[i];  // the first y not below x[i] equals it
+    tie |= ys[below[i]] == x[i];  // the first y not below x[i] equals it (the NaN pad never)
   }
   *twice = static_cast<int64_t>(2 * acc);
   return !tie;
