@@ -455,6 +455,79 @@ Status CheckInputs(std::span<const double> experiment, std::span<const double> c
   return CheckConfLevel(conf_level);
 }
 
+bool AllDistinct(const std::vector<int64_t>& keys) {
+  bool equal = false;
+  for (size_t i = 1; i < keys.size(); ++i) equal |= keys[i] == keys[i - 1];
+  return !equal;
+}
+
+// x's distinct values, their multiplicities and tie sum, the smallest gap and max |x|, from the
+// sorted keys. Written by index (a push_back is a call on some path, around which running sums
+// were kept in memory), all-distinct samples (continuous data) without the run loop.
+void DistinctX(const std::vector<int64_t>& keys, Prepared* d) {
+  const size_t n = keys.size();
+  d->x_values.resize(n);
+  d->x_counts.resize(n);
+  double ties = 0;
+  size_t distinct = 0;
+  if (AllDistinct(keys)) {
+    for (size_t i = 0; i < n; ++i) d->x_values[i] = FromOrderKey(keys[i]);
+    std::fill(d->x_counts.begin(), d->x_counts.end(), int64_t{1});
+    distinct = n;
+  } else {
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && keys[j] == keys[i]) ++j;
+      d->x_values[distinct] = FromOrderKey(keys[i]);
+      d->x_counts[distinct++] = static_cast<int64_t>(j - i);
+      if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
+      i = j;
+    }
+  }
+  d->x_values.resize(distinct);
+  d->x_counts.resize(distinct);
+  d->x_ties = ties;
+  // The smallest gap in four running minima: one was a chain of compare latencies.
+  const std::vector<double>& x = d->x_values;
+  double lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
+  size_t k = 1;
+  for (; k + 4 <= distinct; k += 4) {
+    for (int s = 0; s < 4; ++s) {
+      const double gap = x[k + s] - x[k + s - 1];
+      lo[s] = gap < lo[s] ? gap : lo[s];
+    }
+  }
+  for (; k < distinct; ++k) lo[0] = std::min(lo[0], x[k] - x[k - 1]);
+  d->min_gap = std::min(std::min(lo[0], lo[1]), std::min(lo[2], lo[3]));
+  d->max_abs_x = std::max(std::fabs(x.front()), std::fabs(x.back()));
+}
+
+// y's distinct keys and the count below each, from the sorted keys; returns y's tie sum.
+double DistinctY(const std::vector<int64_t>& keys, Prepared* d) {
+  const size_t n = keys.size();
+  d->y_keys.resize(n + 1);
+  d->y_below.resize(n + 2);
+  double ties = 0;
+  size_t distinct = 0;
+  if (AllDistinct(keys)) {
+    std::copy(keys.begin(), keys.end(), d->y_keys.begin());
+    for (size_t i = 0; i < n; ++i) d->y_below[i] = static_cast<int64_t>(i);
+    distinct = n;
+  } else {
+    for (size_t i = 0; i < n;) {
+      size_t j = i + 1;
+      while (j < n && keys[j] == keys[i]) ++j;
+      d->y_keys[distinct] = keys[i];
+      d->y_below[distinct++] = static_cast<int64_t>(i);
+      if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
+      i = j;
+    }
+  }
+  d->y_keys.resize(distinct);
+  d->y_below.resize(distinct);
+  return ties;
+}
+
 }  // namespace
 
 Result<KayentaMannWhitneyResult> KayentaMannWhitney(std::span<const double> experiment,
@@ -467,52 +540,15 @@ Result<KayentaMannWhitneyResult> KayentaMannWhitney(std::span<const double> expe
   d.ny = static_cast<double>(control.size());
   d.small = experiment.size() + control.size() < (size_t{1} << 20);
   // Sorting OrderKeys sorts in Java's order and makes bitwise-equal values adjacent; sorted
-  // input (as a caller that sorted anyway may pass) skips the sort. Sums are kept in locals:
-  // through the struct they became store-to-load chains.
+  // input (as a caller that sorted anyway may pass) skips the sort.
   std::vector<int64_t> keys(experiment.size());
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = OrderKey(experiment[i]);
   if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
-  // Sized first and written by index: a push_back in the loop is a call on some path, around
-  // which the running minimum was kept in memory (a store-to-load chain per value).
-  d.x_values.resize(keys.size());
-  d.x_counts.resize(keys.size());
-  double ties = 0, min_gap = std::numeric_limits<double>::infinity();
-  size_t distinct = 0;
-  for (size_t i = 0; i < keys.size();) {
-    size_t j = i + 1;
-    while (j < keys.size() && keys[j] == keys[i]) ++j;
-    const double value = FromOrderKey(keys[i]);
-    const double gap = distinct > 0 ? value - d.x_values[distinct - 1] : min_gap;
-    min_gap = gap < min_gap ? gap : min_gap;
-    d.x_values[distinct] = value;
-    d.x_counts[distinct++] = static_cast<int64_t>(j - i);
-    if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
-    i = j;
-  }
-  d.x_values.resize(distinct);
-  d.x_counts.resize(distinct);
-  d.x_ties = ties;
-  d.min_gap = min_gap;
-  d.max_abs_x = std::max(std::fabs(d.x_values.front()), std::fabs(d.x_values.back()));
-
+  DistinctX(keys, &d);
   keys.resize(control.size());
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = OrderKey(control[i]);
   if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
-  d.y_keys.resize(keys.size() + 1);
-  d.y_below.resize(keys.size() + 2);
-  ties = 0;
-  distinct = 0;
-  for (size_t i = 0; i < keys.size();) {
-    size_t j = i + 1;
-    while (j < keys.size() && keys[j] == keys[i]) ++j;
-    d.y_keys[distinct] = keys[i];
-    d.y_below[distinct++] = static_cast<int64_t>(i);
-    if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
-    i = j;
-  }
-  d.y_keys.resize(distinct);
-  d.y_below.resize(distinct);
-  d.y_ties = ties;
+  d.y_ties = DistinctY(keys, &d);
   d.no_ties = d.x_values.size() == experiment.size() && d.y_keys.size() == control.size();
   d.y_ranked.assign(d.y_keys.begin(), d.y_keys.end());
   d.y_ranked.resize(d.y_keys.size() + internal::kRankPad, kSentinelKey);
