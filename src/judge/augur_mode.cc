@@ -103,8 +103,9 @@ MetricResult ClassifyAugur(const MetricConfig& m, std::span<const double> contro
   std::vector<double> control = FiniteValues(control_in), experiment = FiniteValues(experiment_in);
   stats::SortAscending(control);
   stats::SortAscending(experiment);
-  r.control = SummarizeSorted(control);
-  r.experiment = SummarizeSorted(experiment);
+  const auto sides = SummarizeSortedPair(control, experiment);
+  r.control = sides[0];
+  r.experiment = sides[1];
   const size_t missing =
       (control_in.size() - control.size()) + (experiment_in.size() - experiment.size());
   if (control.empty() || experiment.empty()) {

@@ -15,17 +15,38 @@ SideStats Summarize(std::span<const double> values) {
   return SummarizeSorted(sorted);
 }
 
-SideStats SummarizeSorted(std::span<const double> sorted) {
+namespace {
+// Everything but the mean and sd.
+SideStats OrderSummary(std::span<const double> sorted) {
   SideStats s;
   s.count = sorted.size();
   if (sorted.empty()) return s;
-  s.mean = stats::Mean(sorted);
-  s.sd = sorted.size() > 1 ? std::sqrt(stats::Variance(sorted, s.mean)) : 0.0;
   s.min = sorted.front();
   s.max = sorted.back();
   s.p50 = stats::PercentileSorted(sorted, 0.5);
   s.p90 = stats::PercentileSorted(sorted, 0.9);
   s.p99 = stats::PercentileSorted(sorted, 0.99);
+  return s;
+}
+}  // namespace
+
+SideStats SummarizeSorted(std::span<const double> sorted) {
+  SideStats s = OrderSummary(sorted);
+  if (sorted.empty()) return s;
+  s.mean = stats::Mean(sorted);
+  s.sd = sorted.size() > 1 ? std::sqrt(stats::Variance(sorted, s.mean)) : 0.0;
+  return s;
+}
+
+std::array<SideStats, 2> SummarizeSortedPair(std::span<const double> a, std::span<const double> b) {
+  if (a.size() < 2 || b.size() < 2) return {SummarizeSorted(a), SummarizeSorted(b)};
+  std::array<SideStats, 2> s = {OrderSummary(a), OrderSummary(b)};
+  const auto means = stats::MeansOfTwo(a, b);
+  const auto variances = stats::VariancesOfTwo(a, means[0], b, means[1]);
+  for (int i = 0; i < 2; ++i) {
+    s[i].mean = means[i];
+    s[i].sd = std::sqrt(variances[i]);
+  }
   return s;
 }
 

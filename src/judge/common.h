@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <array>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@ namespace augur::judge::internal {
 SideStats Summarize(std::span<const double> values);
 // The same for values already sorted ascending (no copy, no sort).
 SideStats SummarizeSorted(std::span<const double> sorted);
+// SummarizeSorted of a metric's two sides, the same results with the sums of both interleaved.
+std::array<SideStats, 2> SummarizeSortedPair(std::span<const double> a, std::span<const double> b);
 
 // The finite values of a series (NaN marks a missing point).
 std::vector<double> FiniteValues(std::span<const double> values);

@@ -94,8 +94,9 @@ MetricResult ClassifyKayenta(const MetricConfig& m, std::span<const double> cont
                 " x |estimate| at " + std::to_string(m.conf_level);
   std::vector<double> control = PreprocessSorted(m, control_in);
   std::vector<double> experiment = PreprocessSorted(m, experiment_in);
-  r.control = internal::SummarizeSorted(control);
-  r.experiment = internal::SummarizeSorted(experiment);
+  const auto sides = internal::SummarizeSortedPair(control, experiment);
+  r.control = sides[0];
+  r.experiment = sides[1];
   r.deviation = 1.0;
 
   if (control.empty() || experiment.empty()) {

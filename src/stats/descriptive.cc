@@ -25,6 +25,49 @@ double Variance(std::span<const double> x, double mean) {
   return static_cast<double>(s / static_cast<long double>(x.size() - 1));
 }
 
+std::array<double, 2> MeansOfTwo(std::span<const double> a, std::span<const double> b) {
+  const size_t common = std::min(a.size(), b.size());
+  long double sa = 0, sb = 0;
+  for (size_t i = 0; i < common; ++i) {
+    sa += a[i];
+    sb += b[i];
+  }
+  for (size_t i = common; i < a.size(); ++i) sa += a[i];
+  for (size_t i = common; i < b.size(); ++i) sb += b[i];
+  sa /= static_cast<long double>(a.size());
+  sb /= static_cast<long double>(b.size());
+  long double ta = 0, tb = 0;
+  for (size_t i = 0; i < common; ++i) {
+    ta += a[i] - sa;
+    tb += b[i] - sb;
+  }
+  for (size_t i = common; i < a.size(); ++i) ta += a[i] - sa;
+  for (size_t i = common; i < b.size(); ++i) tb += b[i] - sb;
+  return {static_cast<double>(sa + ta / static_cast<long double>(a.size())),
+          static_cast<double>(sb + tb / static_cast<long double>(b.size()))};
+}
+
+std::array<double, 2> VariancesOfTwo(std::span<const double> a, double mean_a,
+                                     std::span<const double> b, double mean_b) {
+  const size_t common = std::min(a.size(), b.size());
+  long double sa = 0, sb = 0;
+  for (size_t i = 0; i < common; ++i) {
+    const long double da = a[i] - mean_a, db = b[i] - mean_b;
+    sa += da * da;
+    sb += db * db;
+  }
+  for (size_t i = common; i < a.size(); ++i) {
+    const long double d = a[i] - mean_a;
+    sa += d * d;
+  }
+  for (size_t i = common; i < b.size(); ++i) {
+    const long double d = b[i] - mean_b;
+    sb += d * d;
+  }
+  return {static_cast<double>(sa / static_cast<long double>(a.size() - 1)),
+          static_cast<double>(sb / static_cast<long double>(b.size() - 1))};
+}
+
 double PercentileSorted(std::span<const double> sorted, double p) {
   const double h = (static_cast<double>(sorted.size()) - 1) * p;
   const size_t lo = static_cast<size_t>(std::floor(h));

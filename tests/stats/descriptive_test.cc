@@ -129,3 +129,20 @@ TEST(SortAscendingTest, MatchesStdSortOnAwkwardData) {
     }
   }
 }
+
+// The paired forms interleave two sums; each must still be the single call's result exactly.
+TEST(DescriptiveTest, MeansAndVariancesOfTwoAreTheSingleCallsBitForBit) {
+  std::mt19937_64 rng(21);
+  std::lognormal_distribution<double> latency(3.0, 1.5);
+  for (int it = 0; it < 200; ++it) {
+    std::vector<double> a(2 + rng() % 700), b(2 + rng() % 700);
+    for (auto& v : a) v = latency(rng) * (rng() % 5 == 0 ? 1e12 : 1.0);
+    for (auto& v : b) v = -latency(rng);
+    const auto means = augur::stats::MeansOfTwo(a, b);
+    ASSERT_EQ(means[0], augur::stats::Mean(a)) << it;
+    ASSERT_EQ(means[1], augur::stats::Mean(b)) << it;
+    const auto vars = augur::stats::VariancesOfTwo(a, means[0], b, means[1]);
+    ASSERT_EQ(vars[0], augur::stats::Variance(a, means[0])) << it;
+    ASSERT_EQ(vars[1], augur::stats::Variance(b, means[1])) << it;
+  }
+}

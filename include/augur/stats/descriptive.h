@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <span>
 #include <vector>
 
@@ -28,6 +29,13 @@ double Mean(std::span<const double> x);
 
 // Sample variance with n - 1 in the denominator (R's var). REQUIRES: size >= 2.
 double Variance(std::span<const double> x, double mean);
+
+// Mean() and Variance() of two samples at once, bit-identical to the single calls: the two
+// long double sums interleave, where each alone waits on the x87 add latency (a judged
+// metric summarises its baseline and its canary).
+std::array<double, 2> MeansOfTwo(std::span<const double> a, std::span<const double> b);
+std::array<double, 2> VariancesOfTwo(std::span<const double> a, double mean_a,
+                                     std::span<const double> b, double mean_b);
 
 // Percentile by R's default type 7 (= numpy "linear", commons-math R_7):
 // h = (n - 1) p, x[floor(h)] + (h - floor(h)) (x[floor(h)+1] - x[floor(h)]).
