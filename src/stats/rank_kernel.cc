@@ -389,6 +389,12 @@ RankIsa BestRankIsa() {
   static const RankIsa best = Detect();
   return best;
 }
+std::vector<RankIsa> AvailableRankIsas() {
+  std::vector<RankIsa> out = {RankIsa::kScalar};
+  if (BestRankIsa() != RankIsa::kScalar) out.push_back(RankIsa::kAvx2);
+  if (BestRankIsa() == RankIsa::kAvx512) out.push_back(RankIsa::kAvx512);
+  return out;
+}
 RankIsa ActiveRankIsa() { return Active().load(std::memory_order_relaxed); }
 void ForceRankIsa(RankIsa isa) {
   Active().store(static_cast<int>(isa) <= static_cast<int>(BestRankIsa()) ? isa : BestRankIsa(),

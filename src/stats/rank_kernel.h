@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace augur::stats::internal {
 
@@ -37,6 +38,8 @@ enum class RankIsa { kScalar, kAvx2, kAvx512 };
 // The instruction set in use: the best the CPU has, unless a test forced a lower one.
 RankIsa ActiveRankIsa();
 RankIsa BestRankIsa();
+// Every instruction set this CPU can run, scalar first (for tests that try each).
+std::vector<RankIsa> AvailableRankIsas();
 // For tests: run every path on the same data. Not thread-safe; call before concurrent use.
 void ForceRankIsa(RankIsa isa);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "augur/stats/mann_whitney.h"
+#include "stats/rank_kernel.h"
 
 namespace augur::stats {
 namespace {
@@ -215,6 +216,44 @@ TEST(HodgesLehmann, TenMillionPerSide) {
   const double half_width_expected =
       1.959963984540054 * std::sqrt(nd * nd * (2 * nd + 1) / 12) / nd;
   EXPECT_NEAR(r->conf_high - 0.5, half_width_expected, 2.0);
+}
+
+// The selection on every instruction set of the rank kernel (stats/rank_kernel.h) the CPU has.
+TEST(PairwiseDifferences, ExactOnEveryInstructionSetOfTheRankKernel) {
+  using internal::RankIsa;
+  struct Restore {
+    ~Restore() { internal::ForceRankIsa(internal::BestRankIsa()); }
+  } restore;
+  std::mt19937_64 rng(11);
+  for (int it = 0; it < 40; ++it) {
+    const size_t m = 40 + rng() % 90, n = 40 + rng() % 90;
+    std::vector<double> x(m), y(n);
+    const double base = it % 4 == 0 ? 1e16 : 0.0;  // rounding moves boundaries near 1e16
+    std::lognormal_distribution<double> d(3.0, 0.5);
+    for (auto& e : x) e = base + (it % 3 == 0 ? std::round(d(rng)) : d(rng));
+    for (auto& e : y) e = base + (it % 3 == 0 ? std::round(d(rng)) : d(rng)) - 0.5;
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const std::vector<double> all = AllDifferences(x, y);
+    const uint64_t k_low = 1 + rng() % all.size(), k_high = 1 + rng() % all.size();
+    const size_t mid = all.size() / 2;
+    const double median = all.size() % 2 ? all[mid] : (all[mid - 1] + all[mid]) / 2;
+    for (RankIsa isa : internal::AvailableRankIsas()) {
+      internal::ForceRankIsa(isa);
+      const PairwiseDifferences diffs(x, y);
+      const auto got = diffs.BoundsAndMedian(k_low, k_high);
+      EXPECT_EQ(got[0], all[k_low - 1]) << static_cast<int>(isa) << " case " << it;
+      EXPECT_EQ(got[1], all[k_high - 1]) << static_cast<int>(isa) << " case " << it;
+      EXPECT_EQ(got[2], median) << static_cast<int>(isa) << " case " << it;
+      const double t = all[rng() % all.size()];
+      EXPECT_EQ(diffs.CountBelow(t),
+                static_cast<uint64_t>(std::lower_bound(all.begin(), all.end(), t) - all.begin()))
+          << static_cast<int>(isa) << " case " << it;
+      EXPECT_EQ(diffs.CountAtMost(t),
+                static_cast<uint64_t>(std::upper_bound(all.begin(), all.end(), t) - all.begin()))
+          << static_cast<int>(isa) << " case " << it;
+    }
+  }
 }
 
 }  // namespace
