@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "augur/stats/descriptive.h"
@@ -168,11 +169,9 @@ class Chart {
         out_->first_alarm_rule = factor * s.r_point > t  ? AnomalyRule::kPoint
                                  : factor * s.r_ewma > t ? AnomalyRule::kEwma
                                                          : AnomalyRule::kCusum;
-        first_alarm_detail_ = Detail(out_->first_alarm_rule, s);
-        if (factor < 1) {
-          first_alarm_detail_ +=
-              ", and " + Num(s.raw_severity() * factor / t) + " x the largest recent severity";
-        }
+        // The words are built after the loop (first_alarm_detail): a string built here kept
+        // the chart's state in memory for the whole loop (a call on one path).
+        first_alarm_ = Alarm{s, ewma_, up_, down_, factor};
       }
     }
     max_abs_z_ = std::max(max_abs_z_, s.r_point);
@@ -195,24 +194,39 @@ class Chart {
 
   size_t count() const { return t_; }
   double max_abs_z() const { return max_abs_z_; }
-  const std::string& first_alarm_detail() const { return first_alarm_detail_; }
-
- private:
-  std::string Detail(AnomalyRule rule, const Step& s) const {
-    switch (rule) {
+  // What made the first alarm, in words; empty without one.
+  std::string first_alarm_detail() const {
+    if (!first_alarm_) return "";
+    const Alarm& a = *first_alarm_;
+    std::string d;
+    switch (out_->first_alarm_rule) {
       case AnomalyRule::kPoint:
-        return "point rule: robust z = " + Num(s.z) + ", limit +-" + Num(o_.mad_threshold);
+        d = "point rule: robust z = " + Num(a.step.z) + ", limit +-" + Num(o_.mad_threshold);
+        break;
       case AnomalyRule::kEwma:
-        return "ewma rule: EWMA of clipped z = " + Num(ewma_) + ", limit +-" +
-               Num(o_.ewma_L * s.sigma);
+        d = "ewma rule: EWMA of clipped z = " + Num(a.ewma) + ", limit +-" +
+            Num(o_.ewma_L * a.step.sigma);
+        break;
       case AnomalyRule::kCusum:
-        return std::string("cusum rule: ") + (up_ >= down_ ? "upper" : "lower") +
-               " CUSUM = " + Num(std::max(up_, down_)) + " > h = " + Num(o_.cusum_h);
+        d = std::string("cusum rule: ") + (a.up >= a.down ? "upper" : "lower") + " CUSUM = " +
+            Num(std::max(a.up, a.down)) + " > h = " + Num(o_.cusum_h);
+        break;
       case AnomalyRule::kNone:
         break;
     }
-    return "";
+    if (a.factor < 1) {
+      d += ", and " + Num(a.step.raw_severity() * a.factor / o_.mad_threshold) +
+           " x the largest recent severity";
+    }
+    return d;
   }
+
+ private:
+  // The chart at the first alarm.
+  struct Alarm {
+    Step step;
+    double ewma, up, down, factor;
+  };
 
   const AnomalyOptions& o_;
   AnomalyResult* out_;
@@ -222,7 +236,7 @@ class Chart {
   size_t t_ = 0;
   double max_severity_ = -1;
   double max_abs_z_ = 0;
-  std::string first_alarm_detail_;
+  std::optional<Alarm> first_alarm_;
 };
 
 // The maximum of the last `capacity` values pushed (a monotonic deque: O(1) amortised).

@@ -61,11 +61,19 @@ TEST(AnomalyCanary, StepChangeAlarmsAtTheStep) {
     if (step == 10.0) {
       EXPECT_EQ(*r->first_alarm_index, 80u) << r->reason;
       EXPECT_EQ(r->first_alarm_rule, AnomalyRule::kPoint);
+      // The words name the rule and the z of the first alarm (built after the scoring loop).
+      const std::string z = "point rule: robust z = ";
+      ASSERT_NE(r->reason.find(z), std::string::npos) << r->reason;
+      const double printed = std::stod(r->reason.substr(r->reason.find(z) + z.size()));
+      EXPECT_NEAR(printed, r->z[80], 5e-3 * std::fabs(r->z[80])) << r->reason;  // 3 digits
       EXPECT_GE(r->alarm_count, 40u);  // the statistics do not reset: the shift stays flagged
     } else {
       EXPECT_GE(*r->first_alarm_index, 80u) << r->reason;
       EXPECT_LE(*r->first_alarm_index, 84u) << r->reason;
       EXPECT_NE(r->first_alarm_rule, AnomalyRule::kPoint) << r->reason;
+      EXPECT_TRUE(r->reason.find("ewma rule: EWMA of clipped z = ") != std::string::npos ||
+                  r->reason.find("cusum rule: upper CUSUM = ") != std::string::npos)
+          << r->reason;
     }
     EXPECT_EQ(r->reference_count, 40u);
     for (size_t i = 0; i < 80; ++i) EXPECT_EQ(r->alarm[i], 0) << "false alarm at " << i;
