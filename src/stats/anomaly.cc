@@ -106,7 +106,9 @@ class Chart {
   struct Step {
     double z = 0, sigma = 0;
     double r_point = 0, r_ewma = 0, r_cusum = 0;
-    double raw_severity() const { return std::max({r_point, r_ewma, r_cusum}); }
+    // Nested, not std::max({...}): the initializer-list form is a loop with a branch per
+    // element (the same left-to-right result).
+    double raw_severity() const { return std::max(std::max(r_point, r_ewma), r_cusum); }
   };
 
   Chart(const AnomalyOptions& o, AnomalyResult* out) : o_(o), out_(out) {

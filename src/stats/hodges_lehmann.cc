@@ -70,12 +70,13 @@ class Matrix {
   // moved the boundary (a difference within an ulp or so of t) does a row step to the exact
   // q_i. Exact whatever the rounding, and about 10x faster than walking the matrix's
   // staircase, whose every step waits on the previous compare.
+  // Returns the sum over the rows (the rank kernel's check sums as it goes).
   template <bool kStrict>
-  void CountBelow(double t, uint64_t* out) const {
+  uint64_t CountBelow(double t, uint64_t* out) const {
     const size_t m = rows(), n = cols();
     if (std::isinf(t)) {  // the entries are finite
       std::fill(out, out + m, t > 0 ? static_cast<uint64_t>(n) : uint64_t{0});
-      return;
+      return t > 0 ? static_cast<uint64_t>(m) * n : 0;
     }
     Shift(x_.data(), m, t, shifted_.data());
     // In reals, x - y < t iff y > x - t, so q_i = #{y <= x - t}; for <= t, #{y < x - t}.
@@ -86,23 +87,28 @@ class Matrix {
     }
     const double* yp = y_padded_.data() + 1;  // yp[-1] = -inf, yp[n] = +inf
     // Right unless rounding moved a row's boundary (a difference within an ulp or so of t).
-    if (internal::CheckRoundedRanks(x_.data(), ranks_.data(), m, yp, n, t, kStrict, out) == 0) {
-      return;
+    uint64_t total = 0;
+    if (internal::CheckRoundedRanks(x_.data(), ranks_.data(), m, yp, n, t, kStrict, out,
+                                    &total) == 0) {
+      return total;
     }
     auto below = [t](double d) { return kStrict ? d < t : d <= t; };
+    total = 0;
     for (size_t i = 0; i < m; ++i) {
       const double xi = x_[i];
       size_t q = ranks_[i];
       while (q < n && !below(xi - yp[q])) ++q;
       while (q > 0 && below(xi - yp[q - 1])) --q;
       out[i] = n - q;
+      total += out[i];
     }
+    return total;
   }
 
-  // below[i] = #{< a}, upto[i] = #{<= b} in every row.
-  void CountBracket(double a, double b, uint64_t* below, uint64_t* upto) const {
-    CountBelow<true>(a, below);
-    CountBelow<false>(b, upto);
+  // below[i] = #{< a}, upto[i] = #{<= b} in every row; returns the two totals.
+  std::pair<uint64_t, uint64_t> CountBracket(double a, double b, uint64_t* below,
+                                             uint64_t* upto) const {
+    return {CountBelow<true>(a, below), CountBelow<false>(b, upto)};
   }
 
  private:
@@ -264,12 +270,7 @@ double Select(const Matrix& mat, uint64_t k, const Band& start = {}, double* nex
     }
     previous_candidates = candidates;
     two_sided = false;
-    mat.CountBracket(a, b, below_p, upto_p);
-    uint64_t n_below = 0, n_upto = 0;
-    for (size_t i = 0; i < m; ++i) {
-      n_below += below_p[i];
-      n_upto += upto_p[i];
-    }
+    const auto [n_below, n_upto] = mat.CountBracket(a, b, below_p, upto_p);
     if (k < n_below) {  // target < a
       for (size_t i = 0; i < m; ++i) hi[i] = std::min(hi[i], below_p[i]);
       v_hi = std::min(v_hi, a);
@@ -361,16 +362,8 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
     if (!(t > lo->t && t < hi->t)) return false;  // no representable progress
     Probe p{t, 0, std::vector<uint64_t>(m)};
     // Aimed above the target: an upper side needs #{<= t} > k, so count <= t; otherwise < t.
-    if (target > below) {
-      mat.CountBelow<false>(t, p.rows.data());
-    } else {
-      mat.CountBelow<true>(t, p.rows.data());
-    }
-    // Summed in a local: into p.count, a uint64_t like the rows, every add was a store the
-    // next load had to wait for (the compiler cannot rule out aliasing).
-    uint64_t count = 0;
-    for (uint64_t r : p.rows) count += r;
-    p.count = count;
+    p.count = target > below ? mat.CountBelow<false>(t, p.rows.data())
+                             : mat.CountBelow<true>(t, p.rows.data());
     probes->push_back(std::move(p));
   }
   return false;
@@ -412,12 +405,7 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
       SampleBracket(&sample, static_cast<double>(ks.front()) / static_cast<double>(total) * s,
                     static_cast<double>(ks.back()) / static_cast<double>(total) * s);
   std::vector<uint64_t> below(m), upto(m);
-  mat.CountBracket(a, b, below.data(), upto.data());
-  uint64_t n_below = 0, n_upto = 0;
-  for (size_t i = 0; i < m; ++i) {
-    n_below += below[i];
-    n_upto += upto[i];
-  }
+  const auto [n_below, n_upto] = mat.CountBracket(a, b, below.data(), upto.data());
   const Band band{below.data(), upto.data(), a, b};
   std::vector<Probe> probes;
   if (std::isfinite(a) && std::isfinite(b) && std::isfinite(b - a)) {
@@ -437,11 +425,9 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
 // are <= a, else the smallest difference above a. One O(m + n) sweep.
 double NextOrderStatistic(const Matrix& mat, uint64_t k, double a) {
   std::vector<uint64_t> upto(mat.rows());
-  mat.CountBelow<false>(a, upto.data());
-  uint64_t n_upto = 0;
+  const uint64_t n_upto = mat.CountBelow<false>(a, upto.data());
   double b = INFINITY;
   for (size_t i = 0; i < mat.rows(); ++i) {
-    n_upto += upto[i];
     if (upto[i] < mat.cols()) b = std::min(b, mat.At(i, upto[i]));
   }
   return n_upto > k ? a : b;
@@ -457,10 +443,7 @@ namespace {
 template <bool kStrict>
 uint64_t Total(std::span<const double> x, std::span<const double> y, double t) {
   std::vector<uint64_t> rows(x.size());
-  Matrix(x, y).CountBelow<kStrict>(t, rows.data());
-  uint64_t total = 0;
-  for (uint64_t r : rows) total += r;
-  return total;
+  return Matrix(x, y).CountBelow<kStrict>(t, rows.data());
 }
 }  // namespace
 

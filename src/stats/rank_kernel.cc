@@ -271,13 +271,16 @@ inline bool RowOk(double at, double before, double t) {
 
 template <bool kStrict>
 size_t CheckScalar(const double* x, const uint32_t* ranks, size_t m, const double* yp, size_t n,
-                   double t, uint64_t* out) {
+                   double t, uint64_t* out, uint64_t* total) {
   size_t wrong = 0;
+  uint64_t sum = 0;
   for (size_t i = 0; i < m; ++i) {
     const ptrdiff_t q = ranks[i];
     wrong += !RowOk<kStrict>(x[i] - yp[q], x[i] - yp[q - 1], t);
     out[i] = n - static_cast<uint64_t>(q);
+    sum += out[i];
   }
+  *total += sum;
   return wrong;
 }
 
@@ -285,10 +288,12 @@ template <bool kStrict>
 __attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x,
                                                              const uint32_t* ranks, size_t m,
                                                              const double* yp, size_t n,
-                                                             double t, uint64_t* out) {
+                                                             double t, uint64_t* out,
+                                                             uint64_t* total) {
   constexpr int kLess = kStrict ? _CMP_LT_OQ : _CMP_LE_OQ;
   const __m512d tv = _mm512_set1_pd(t);
   const __m512i nv = _mm512_set1_epi64(static_cast<int64_t>(n));
+  __m512i sum = _mm512_setzero_si512();
   size_t wrong = 0, i = 0;
   for (; i + 8 <= m; i += 8) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ranks + i));
@@ -301,18 +306,26 @@ __attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x,
     const __mmask8 ok =
         _mm512_cmp_pd_mask(at, tv, kLess) & static_cast<__mmask8>(~_mm512_cmp_pd_mask(before, tv, kLess));
     wrong += static_cast<size_t>(__builtin_popcount(static_cast<uint8_t>(~ok)));
-    _mm512_storeu_si512(out + i, _mm512_sub_epi64(nv, _mm512_maskz_cvtepu32_epi64(0xFF, q)));
+    const __m512i counts = _mm512_sub_epi64(nv, _mm512_maskz_cvtepu32_epi64(0xFF, q));
+    _mm512_storeu_si512(out + i, counts);
+    sum = _mm512_add_epi64(sum, counts);
   }
-  return wrong + CheckScalar<kStrict>(x + i, ranks + i, m - i, yp, n, t, out + i);
+  alignas(64) uint64_t lanes[8];  // not _mm512_reduce_add_epi64: GCC 12 warns inside it
+  _mm512_store_si512(lanes, sum);
+  *total = 0;
+  for (uint64_t lane : lanes) *total += lane;
+  return wrong + CheckScalar<kStrict>(x + i, ranks + i, m - i, yp, n, t, out + i, total);
 }
 
 template <bool kStrict>
 __attribute__((target("avx2,popcnt"))) size_t CheckAvx2(const double* x, const uint32_t* ranks,
                                                         size_t m, const double* yp, size_t n,
-                                                        double t, uint64_t* out) {
+                                                        double t, uint64_t* out,
+                                                        uint64_t* total) {
   constexpr int kLess = kStrict ? _CMP_LT_OQ : _CMP_LE_OQ;
   const __m256d tv = _mm256_set1_pd(t);
   const __m256i nv = _mm256_set1_epi64x(static_cast<int64_t>(n));
+  __m256i sum = _mm256_setzero_si256();
   size_t wrong = 0, i = 0;
   for (; i + 4 <= m; i += 4) {
     const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(ranks + i));
@@ -324,10 +337,14 @@ __attribute__((target("avx2,popcnt"))) size_t CheckAvx2(const double* x, const u
     const int ok = _mm256_movemask_pd(_mm256_cmp_pd(at, tv, kLess)) &
                    ~_mm256_movemask_pd(_mm256_cmp_pd(before, tv, kLess));
     wrong += static_cast<size_t>(__builtin_popcount(~ok & 0xF));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i),
-                        _mm256_sub_epi64(nv, _mm256_cvtepu32_epi64(q)));
+    const __m256i counts = _mm256_sub_epi64(nv, _mm256_cvtepu32_epi64(q));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), counts);
+    sum = _mm256_add_epi64(sum, counts);
   }
-  return wrong + CheckScalar<kStrict>(x + i, ranks + i, m - i, yp, n, t, out + i);
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), sum);
+  *total = lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  return wrong + CheckScalar<kStrict>(x + i, ranks + i, m - i, yp, n, t, out + i, total);
 }
 
 RankIsa Detect() {
@@ -370,19 +387,20 @@ uint64_t RankBelow(const int64_t* v, size_t m, const int64_t* y, size_t n, uint3
 }
 
 size_t CheckRoundedRanks(const double* x, const uint32_t* ranks, size_t m, const double* yp,
-                         size_t n, double t, bool strict, uint64_t* out) {
+                         size_t n, double t, bool strict, uint64_t* out, uint64_t* total) {
+  *total = 0;
   switch (Active().load(std::memory_order_relaxed)) {
     case RankIsa::kAvx512:
-      return strict ? CheckAvx512<true>(x, ranks, m, yp, n, t, out)
-                    : CheckAvx512<false>(x, ranks, m, yp, n, t, out);
+      return strict ? CheckAvx512<true>(x, ranks, m, yp, n, t, out, total)
+                    : CheckAvx512<false>(x, ranks, m, yp, n, t, out, total);
     case RankIsa::kAvx2:
-      return strict ? CheckAvx2<true>(x, ranks, m, yp, n, t, out)
-                    : CheckAvx2<false>(x, ranks, m, yp, n, t, out);
+      return strict ? CheckAvx2<true>(x, ranks, m, yp, n, t, out, total)
+                    : CheckAvx2<false>(x, ranks, m, yp, n, t, out, total);
     case RankIsa::kScalar:
       break;
   }
-  return strict ? CheckScalar<true>(x, ranks, m, yp, n, t, out)
-                : CheckScalar<false>(x, ranks, m, yp, n, t, out);
+  return strict ? CheckScalar<true>(x, ranks, m, yp, n, t, out, total)
+                : CheckScalar<false>(x, ranks, m, yp, n, t, out, total);
 }
 
 RankIsa BestRankIsa() {

@@ -28,11 +28,12 @@ void RankAtMost(const double* v, size_t m, const double* y, size_t n, uint32_t* 
 uint64_t RankBelow(const int64_t* v, size_t m, const int64_t* y, size_t n, uint32_t* pos);
 
 // The Hodges-Lehmann count's check of a row (stats/hodges_lehmann.cc): with q_i = ranks[i]
-// the rank of fl(x[i] - t) in y, writes out[i] = n - q_i and returns how many rows fail
+// the rank of fl(x[i] - t) in y, writes out[i] = n - q_i and their sum to *total, and returns
+// how many rows fail
 // below(fl(x[i] - yp[q_i])) && !below(fl(x[i] - yp[q_i - 1])), where below(d) is d < t
 // (strict) or d <= t; those rows' out[i] are then wrong. yp[-1] and yp[n] must be readable.
 size_t CheckRoundedRanks(const double* x, const uint32_t* ranks, size_t m, const double* yp,
-                         size_t n, double t, bool strict, uint64_t* out);
+                         size_t n, double t, bool strict, uint64_t* out, uint64_t* total);
 
 enum class RankIsa { kScalar, kAvx2, kAvx512 };
 // The instruction set in use: the best the CPU has, unless a test forced a lower one.
