@@ -123,8 +123,8 @@ struct Avx512 {
     for (int64_t step = 4; step >= 1; step /= 2) {
       const __m512i probe = _mm512_permutex2var_epi64(
           w0, _mm512_add_epi64(in_window, _mm512_set1_epi64(step - 1)), w1);
-      in_window = _mm512_mask_add_epi64(in_window, Below(probe, vv), in_window,
-                                        _mm512_set1_epi64(step));
+      in_window =
+          _mm512_mask_add_epi64(in_window, Below(probe, vv), in_window, _mm512_set1_epi64(step));
     }
     // in_window is now #{window values that count} (0..15: the window covers the group)
     const __m512i ranks = _mm512_add_epi64(in_window, _mm512_set1_epi64(static_cast<int64_t>(j)));
@@ -145,8 +145,8 @@ struct Avx512 {
           _mm512_cmplt_epi64_mask(_mm512_loadu_si512(y), _mm512_set1_epi64(vk))));
     } else {
       constexpr int kCmp = kOp == Op::kDoubleAtMost ? _CMP_LE_OQ : _CMP_LT_OQ;
-      return static_cast<unsigned>(__builtin_popcount(
-          _mm512_cmp_pd_mask(_mm512_loadu_pd(y), _mm512_set1_pd(vk), kCmp)));
+      return static_cast<unsigned>(
+          __builtin_popcount(_mm512_cmp_pd_mask(_mm512_loadu_pd(y), _mm512_set1_pd(vk), kCmp)));
     }
   }
 };
@@ -176,8 +176,7 @@ struct Avx2 {
         _mm256_permutevar8x32_epi32(ranks, _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm256_castsi256_si128(low32));
     if constexpr (kOp == Op::kKeyBelow) {
-      const __m256i at =
-          _mm256_i64gather_epi64(reinterpret_cast<const long long*>(y), ranks, 8);
+      const __m256i at = _mm256_i64gather_epi64(reinterpret_cast<const long long*>(y), ranks, 8);
       return static_cast<unsigned>(
           __builtin_popcount(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(at, vv)))));
     } else {
@@ -191,10 +190,10 @@ struct Avx2 {
       lanes = _mm256_cmpgt_epi64(_mm256_set1_epi64x(vk), yy);
     } else {
       constexpr int kCmp = kOp == Op::kDoubleAtMost ? _CMP_LE_OQ : _CMP_LT_OQ;
-      lanes = _mm256_castpd_si256(
-          _mm256_cmp_pd(_mm256_castsi256_pd(yy), _mm256_set1_pd(vk), kCmp));
+      lanes = _mm256_castpd_si256(_mm256_cmp_pd(_mm256_castsi256_pd(yy), _mm256_set1_pd(vk), kCmp));
     }
-    return static_cast<unsigned>(__builtin_popcount(_mm256_movemask_pd(_mm256_castsi256_pd(lanes))));
+    return static_cast<unsigned>(
+        __builtin_popcount(_mm256_movemask_pd(_mm256_castsi256_pd(lanes))));
   }
 };
 
@@ -207,53 +206,54 @@ struct Quarter {
 };
 
 // One group, or one value when the window does not cover the group.
-#define AUGUR_RANK_ADVANCE(T, e)                                                      \
-  do {                                                                                \
-    if ((e).k + T::kGroup <= (e).end &&                                               \
-        !Counts<kOp>(y[(e).j + T::kWindow - 1], v[(e).k + T::kGroup - 1])) {          \
-      (e).ties += T::Group(v + (e).k, y, (e).j, pos + (e).k);                         \
-      (e).j = pos[(e).k + T::kGroup - 1];                                             \
-      (e).k += T::kGroup;                                                             \
-    } else {                                                                          \
-      for (;;) {                                                                      \
-        const unsigned cnt = T::Block(y + (e).j, v[(e).k]);                           \
-        (e).j += cnt;                                                                 \
-        if (cnt < T::kGroup) break;                                                   \
-      }                                                                               \
-      if constexpr (kOp == Op::kKeyBelow) (e).ties += y[(e).j] == v[(e).k];           \
-      pos[(e).k++] = static_cast<uint32_t>((e).j);                                    \
-    }                                                                                 \
+#define AUGUR_RANK_ADVANCE(T, e)                                             \
+  do {                                                                       \
+    if ((e).k + T::kGroup <= (e).end &&                                      \
+        !Counts<kOp>(y[(e).j + T::kWindow - 1], v[(e).k + T::kGroup - 1])) { \
+      (e).ties += T::Group(v + (e).k, y, (e).j, pos + (e).k);                \
+      (e).j = pos[(e).k + T::kGroup - 1];                                    \
+      (e).k += T::kGroup;                                                    \
+    } else {                                                                 \
+      for (;;) {                                                             \
+        const unsigned cnt = T::Block(y + (e).j, v[(e).k]);                  \
+        (e).j += cnt;                                                        \
+        if (cnt < T::kGroup) break;                                          \
+      }                                                                      \
+      if constexpr (kOp == Op::kKeyBelow) (e).ties += y[(e).j] == v[(e).k];  \
+      pos[(e).k++] = static_cast<uint32_t>((e).j);                           \
+    }                                                                        \
   } while (0)
 
-#define AUGUR_RANK_GROUPS(T)                                                          \
-  do {                                                                                \
-    Quarter h[4];                                                                        \
-    for (int s = 0; s < 4; ++s) {                                                     \
-      const size_t begin = m * s / 4;                                                 \
-      h[s] = {begin, begin < m ? StartRank<kOp>(y, n, v[begin]) : n, m * (s + 1) / 4, 0}; \
-    }                                                                                 \
+#define AUGUR_RANK_GROUPS(T)                                                                   \
+  do {                                                                                         \
+    Quarter h[4];                                                                              \
+    for (int s = 0; s < 4; ++s) {                                                              \
+      const size_t begin = m * s / 4;                                                          \
+      h[s] = {begin, begin < m ? StartRank<kOp>(y, n, v[begin]) : n, m * (s + 1) / 4, 0};      \
+    }                                                                                          \
     while (h[0].k < h[0].end && h[1].k < h[1].end && h[2].k < h[2].end && h[3].k < h[3].end) { \
-      AUGUR_RANK_ADVANCE(T, h[0]);                                                    \
-      AUGUR_RANK_ADVANCE(T, h[1]);                                                    \
-      AUGUR_RANK_ADVANCE(T, h[2]);                                                    \
-      AUGUR_RANK_ADVANCE(T, h[3]);                                                    \
-    }                                                                                 \
-    for (auto& e : h) {                                                               \
-      while (e.k < e.end) AUGUR_RANK_ADVANCE(T, e);                                   \
-    }                                                                                 \
-    return h[0].ties + h[1].ties + h[2].ties + h[3].ties;                                                     \
+      AUGUR_RANK_ADVANCE(T, h[0]);                                                             \
+      AUGUR_RANK_ADVANCE(T, h[1]);                                                             \
+      AUGUR_RANK_ADVANCE(T, h[2]);                                                             \
+      AUGUR_RANK_ADVANCE(T, h[3]);                                                             \
+    }                                                                                          \
+    for (auto& e : h) {                                                                        \
+      while (e.k < e.end) AUGUR_RANK_ADVANCE(T, e);                                            \
+    }                                                                                          \
+    return h[0].ties + h[1].ties + h[2].ties + h[3].ties;                                      \
   } while (0)
 
 template <Op kOp>
 __attribute__((target("avx512f,popcnt"))) uint64_t RankAvx512(const Elem<kOp>* v, size_t m,
-                                                          const Elem<kOp>* y, size_t n,
-                                                          uint32_t* pos) {
+                                                              const Elem<kOp>* y, size_t n,
+                                                              uint32_t* pos) {
   AUGUR_RANK_GROUPS(Avx512<kOp>);
 }
 
 template <Op kOp>
 __attribute__((target("avx2,popcnt"))) uint64_t RankAvx2(const Elem<kOp>* v, size_t m,
-                                                     const Elem<kOp>* y, size_t n, uint32_t* pos) {
+                                                         const Elem<kOp>* y, size_t n,
+                                                         uint32_t* pos) {
   AUGUR_RANK_GROUPS(Avx2<kOp>);
 }
 
@@ -285,9 +285,8 @@ size_t CheckScalar(const double* x, const uint32_t* ranks, size_t m, const doubl
 }
 
 template <bool kStrict>
-__attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x,
-                                                             const uint32_t* ranks, size_t m,
-                                                             const double* yp, size_t n,
+__attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x, const uint32_t* ranks,
+                                                             size_t m, const double* yp, size_t n,
                                                              double t, uint64_t* out,
                                                              uint64_t* total) {
   constexpr int kLess = kStrict ? _CMP_LT_OQ : _CMP_LE_OQ;
@@ -303,8 +302,8 @@ __attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x,
     const __m512d zero = _mm512_setzero_pd();
     const __m512d at = _mm512_sub_pd(xv, _mm512_mask_i32gather_pd(zero, 0xFF, q, yp, 8));
     const __m512d before = _mm512_sub_pd(xv, _mm512_mask_i32gather_pd(zero, 0xFF, q, yp - 1, 8));
-    const __mmask8 ok =
-        _mm512_cmp_pd_mask(at, tv, kLess) & static_cast<__mmask8>(~_mm512_cmp_pd_mask(before, tv, kLess));
+    const __mmask8 ok = _mm512_cmp_pd_mask(at, tv, kLess) &
+                        static_cast<__mmask8>(~_mm512_cmp_pd_mask(before, tv, kLess));
     wrong += static_cast<size_t>(__builtin_popcount(static_cast<uint8_t>(~ok)));
     const __m512i counts = _mm512_sub_epi64(nv, _mm512_maskz_cvtepu32_epi64(0xFF, q));
     _mm512_storeu_si512(out + i, counts);
@@ -320,8 +319,7 @@ __attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x,
 template <bool kStrict>
 __attribute__((target("avx2,popcnt"))) size_t CheckAvx2(const double* x, const uint32_t* ranks,
                                                         size_t m, const double* yp, size_t n,
-                                                        double t, uint64_t* out,
-                                                        uint64_t* total) {
+                                                        double t, uint64_t* out, uint64_t* total) {
   constexpr int kLess = kStrict ? _CMP_LT_OQ : _CMP_LE_OQ;
   const __m256d tv = _mm256_set1_pd(t);
   const __m256i nv = _mm256_set1_epi64x(static_cast<int64_t>(n));

@@ -491,27 +491,31 @@ TEST(AnomalySummaryOnly, SameSummaryWithoutThePerPointVectors) {
           100 + noise(rng) + (shape == 1 && t > 150 ? 4 : 0) + (shape == 2 && t == 77 ? -30 : 0);
       if (shape == 3 && t % 13 == 0) canary[t] = std::numeric_limits<double>::quiet_NaN();
     }
-    AnomalyOptions full;
-    AnomalyOptions summary;
-    summary.per_point = false;
-    auto a = ScoreCanaryAnomaly(canary, baseline, full);
-    auto b = ScoreCanaryAnomaly(canary, baseline, summary);
-    ASSERT_TRUE(a && b);
-    EXPECT_EQ(a->max_score, b->max_score) << shape;
-    EXPECT_EQ(a->max_score_index, b->max_score_index) << shape;
-    EXPECT_EQ(a->alarm_count, b->alarm_count) << shape;
-    EXPECT_EQ(a->first_alarm_index, b->first_alarm_index) << shape;
-    EXPECT_EQ(a->first_alarm_rule, b->first_alarm_rule) << shape;
-    EXPECT_EQ(a->reason, b->reason) << shape;
-    if (shape == 1 || shape == 2) {
-      ASSERT_TRUE(a->first_alarm_index) << "shape " << shape << " must alarm";
+    for (int rules = 0; rules < 3; ++rules) {  // all rules; the EWMA off; the CUSUM off
+      AnomalyOptions full;
+      if (rules == 1) full.ewma_L = INFINITY;
+      if (rules == 2) full.cusum_h = INFINITY;
+      AnomalyOptions summary = full;
+      summary.per_point = false;
+      auto a = ScoreCanaryAnomaly(canary, baseline, full);
+      auto b = ScoreCanaryAnomaly(canary, baseline, summary);
+      ASSERT_TRUE(a && b);
+      EXPECT_EQ(a->max_score, b->max_score) << shape;
+      EXPECT_EQ(a->max_score_index, b->max_score_index) << shape;
+      EXPECT_EQ(a->alarm_count, b->alarm_count) << shape;
+      EXPECT_EQ(a->first_alarm_index, b->first_alarm_index) << shape;
+      EXPECT_EQ(a->first_alarm_rule, b->first_alarm_rule) << shape;
+      EXPECT_EQ(a->reason, b->reason) << shape;
+      if (shape == 1 || shape == 2) {
+        ASSERT_TRUE(a->first_alarm_index) << "shape " << shape << " must alarm";
+      }
+      if (a->first_alarm_index) {
+        EXPECT_EQ(b->first_alarm_z, a->z[*a->first_alarm_index]) << shape;
+        EXPECT_EQ(a->first_alarm_z, b->first_alarm_z) << shape;
+      }
+      EXPECT_TRUE(b->score.empty() && b->z.empty() && b->alarm.empty()) << shape;
+      EXPECT_EQ(a->score.size(), canary.size());
     }
-    if (a->first_alarm_index) {
-      EXPECT_EQ(b->first_alarm_z, a->z[*a->first_alarm_index]) << shape;
-      EXPECT_EQ(a->first_alarm_z, b->first_alarm_z) << shape;
-    }
-    EXPECT_TRUE(b->score.empty() && b->z.empty() && b->alarm.empty()) << shape;
-    EXPECT_EQ(a->score.size(), canary.size());
   }
 }
 

@@ -56,7 +56,8 @@ TEST(RankKernel, MatchesBinarySearchOnEveryInstructionSet) {
     std::vector<double> y_padded = y;
     y_padded.resize(n + kRankPad, NAN);
     std::vector<int64_t> vk(m), yk(n);
-    for (size_t i = 0; i < m; ++i) vk[i] = std::isfinite(v[i]) ? static_cast<int64_t>(v[i] * 1024) : 0;
+    for (size_t i = 0; i < m; ++i)
+      vk[i] = std::isfinite(v[i]) ? static_cast<int64_t>(v[i] * 1024) : 0;
     for (size_t i = 0; i < n; ++i) yk[i] = static_cast<int64_t>(y[i] * 1024);
     std::sort(vk.begin(), vk.end());
     std::vector<int64_t> yk_padded = yk;
