@@ -137,71 +137,17 @@ class Chart {
     }
     up_ = std::max(0.0, up_ + zc - o_.cusum_k);
     down_ = std::max(0.0, down_ - zc - o_.cusum_k);
-    Rescale(ewma_, std::max(up_, down_), &s);
-    return s;
-  }
-
-  // The rules' statistics of s (s.z and s.sigma set), rescaled so that each limit maps to T.
-  void Rescale(double ewma, double cusum, Step* s) const {
     const double t = o_.mad_threshold;
-    s->r_point = std::fabs(s->z);
+    s.r_point = std::fabs(z);
     // A rule switched off with an infinite limit contributes 0.
-    s->r_ewma = std::isinf(o_.ewma_L) ? 0 : t * std::fabs(ewma) / (o_.ewma_L * s->sigma);
-    s->r_cusum = std::isinf(o_.cusum_h) ? 0 : t * cusum / o_.cusum_h;
-  }
-
-  // Record(i, Update(z[i]), 1) for every non-NaN z[i], bit for bit, in three passes: the
-  // recurrences alone (in registers), the square roots and divisions (vectorised), then the
-  // records. Point by point, the chart's divisions and its state in memory made this a sixth
-  // of an augur-mode judgement. For the paired scorer's summary (no per-point outputs).
-  void UpdateAndRecordAll(std::span<const double> z) {
-    const size_t n = z.size();
-    std::vector<double> ewma(n), up(n), down(n), sigma(n), r_ewma(n), r_cusum(n);
-    const double lambda = o_.ewma_lambda, keep = 1 - o_.ewma_lambda, t = o_.mad_threshold;
-    const double k = o_.cusum_k;
-    double e = ewma_, u = up_, d = down_, decay = decay_pow_;
-    for (size_t i = 0; i < n; ++i) {
-      if (std::isnan(z[i])) continue;
-      const double zc = std::clamp(z[i], -t, t);
-      e = lambda * zc + keep * e;
-      decay *= decay_sq_;
-      u = std::max(0.0, u + zc - k);
-      d = std::max(0.0, d - zc - k);
-      ewma[i] = e;
-      up[i] = u;
-      down[i] = d;
-      sigma[i] = 1 - decay;  // 1 - (1 - lambda)^(2t), the square root taken below
-      ++t_;
-    }
-    ewma_ = e;
-    up_ = u;
-    down_ = d;
-    decay_pow_ = decay;
-    const double l_ratio = std::isinf(o_.ewma_L) ? 0 : 1, h_ratio = std::isinf(o_.cusum_h) ? 0 : 1;
-    for (size_t i = 0; i < n; ++i) {  // as Rescale, without branches
-      sigma[i] = std::sqrt(asymptotic_var_ * sigma[i]);
-      r_ewma[i] = l_ratio * (t * std::fabs(ewma[i]) / (o_.ewma_L * sigma[i]));
-      r_cusum[i] = h_ratio * (t * std::max(up[i], down[i]) / o_.cusum_h);
-    }
-    for (size_t i = 0; i < n; ++i) {
-      if (std::isnan(z[i])) continue;
-      Step s;
-      s.z = z[i];
-      s.sigma = sigma[i];
-      s.r_point = std::fabs(z[i]);
-      s.r_ewma = r_ewma[i];
-      s.r_cusum = r_cusum[i];
-      RecordAt(i, s, 1.0, ewma[i], up[i], down[i]);
-    }
+    s.r_ewma = std::isinf(o_.ewma_L) ? 0 : t * std::fabs(ewma_) / (o_.ewma_L * s.sigma);
+    s.r_cusum = std::isinf(o_.cusum_h) ? 0 : t * std::max(up_, down_) / o_.cusum_h;
+    return s;
   }
 
   // Writes the outputs of input index i. `factor` (<= 1) deflates every rule alike: 1 for the
   // paired scorer, T / max(T, recent max severity) for the series (see ScoreSeriesAnomaly).
-  void Record(size_t i, const Step& s, double factor) { RecordAt(i, s, factor, ewma_, up_, down_); }
-
- private:
-  // Record with the chart's state at point i given (the first alarm keeps it for its words).
-  void RecordAt(size_t i, const Step& s, double factor, double ewma, double up, double down) {
+  void Record(size_t i, const Step& s, double factor) {
     const double t = o_.mad_threshold;
     const double severity = factor * s.raw_severity();
     if (o_.per_point) {
@@ -227,13 +173,12 @@ class Chart {
                                                          : AnomalyRule::kCusum;
         // The words are built after the loop (first_alarm_detail): a string built here kept
         // the chart's state in memory for the whole loop (a call on one path).
-        first_alarm_ = Alarm{s, ewma, up, down, factor};
+        first_alarm_ = Alarm{s, ewma_, up_, down_, factor};
       }
     }
     max_abs_z_ = std::max(max_abs_z_, s.r_point);
   }
 
- public:
   // Page's restart after a signal, for streams. Without it a trend that the trailing median
   // lags behind feeds the CUSUM forever, its severity grows without bound and (through the
   // novelty discount) hides everything else: NAB fell from 39-45 to 20-22.
@@ -435,12 +380,8 @@ Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
   // The robust z of every point first, in a loop of its own: the divisions then overlap
   // instead of each waiting in the chart's chain (NaN stays NaN).
   for (double& v : d) v = (v - ref.center) / ref.scale;
-  if (options.per_point) {
-    for (size_t i = 0; i < n; ++i) {
-      if (!std::isnan(d[i])) chart.Record(i, chart.Update(d[i]), 1.0);
-    }
-  } else {
-    chart.UpdateAndRecordAll(d);
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isnan(d[i])) chart.Record(i, chart.Update(d[i]), 1.0);
   }
   chart.Finish();
   WriteReason(chart, options, &r);
