@@ -2,13 +2,14 @@
 //
 // pos[k] = #{q : y[q] < v[k]} (RankBelow) or #{q : y[q] <= v[k]} (RankAtMost), for ascending
 // v[0, m) and y[0, n). This is the inner loop of every count of pairwise differences (the
-// Hodges-Lehmann selection, Kayenta's root finder): one call per counting pass.
+// Hodges-Lehmann selection, Kayenta's root finder) and of the Mann-Whitney rank sum.
 //
-// The SIMD kernels compare v[k] against a block of 4 (AVX2) or 8 (AVX-512) y values at once:
-// the block's "below" mask is a prefix (y is sorted), so its popcount both advances the y
-// cursor and, when the block is not all below, is v[k]'s rank. About m + n / width steps
-// instead of the m + n of a merge, four cursors in lockstep over quarters of v. Chosen at
-// run time (cpuid), so one binary runs everywhere; without AVX2, a scalar four-cursor merge.
+// The SIMD kernels rank v in groups of 8 (AVX-512) or 4 (AVX2) values at once, all within a
+// window of twice as many y values from the previous group's last rank; a value the window
+// does not cover is ranked alone by blocks of y. Four cursors over quarters of v interleave
+// (see rank_kernel.cc). The instruction set is chosen at run time (cpuid), so one binary runs
+// everywhere; without AVX2, a scalar four-cursor merge. About 1.4 us for 1,000 + 1,000 values
+// with AVX-512 on the README's VM, 1.8x faster than the scalar path.
 #pragma once
 
 #include <cstddef>
