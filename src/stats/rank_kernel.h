@@ -8,8 +8,8 @@
 // window of twice as many y values from the previous group's last rank; a value the window
 // does not cover is ranked alone by blocks of y. Four cursors over quarters of v interleave
 // (see rank_kernel.cc). The instruction set is chosen at run time (cpuid), so one binary runs
-// everywhere; without AVX2, a scalar four-cursor merge. About 1.4 us for 1,000 + 1,000 values
-// with AVX-512 on the README's VM, 1.8x faster than the scalar path.
+// everywhere; without AVX2, a scalar four-cursor merge. 1,000 + 1,000 order keys on the
+// README's VM, one run: 5.3 us scalar, 1.9 us AVX2, 1.4 us AVX-512.
 #pragma once
 
 #include <cstddef>
