@@ -137,10 +137,11 @@ Root Zeroin(double ax, double bx, double fa, double fb, F&& f) {
 struct Prepared {
   std::vector<double> x_values;   // distinct (bitwise) x values, ascending in Java's order
   std::vector<int64_t> x_counts;  // multiplicity of each
-  // Distinct y values as OrderKeys, ascending, plus a sentinel above every key of a number.
+  // The my distinct y values as OrderKeys, ascending, then kRankPad sentinels above every key
+  // of a number: the pad the rank kernel reads (stats/rank_kernel.h), and where the merge and
+  // the binary searches stop.
   std::vector<int64_t> y_keys;
-  // The same without the sentinel, then the pad the rank kernel reads (stats/rank_kernel.h).
-  std::vector<int64_t> y_ranked;
+  size_t my = 0;
   // y_below[j] = #y with key below y_keys[j]; y_below[j + 1] - y_below[j] is the multiplicity
   // of y_keys[j]. Two trailing entries equal to ny cover the sentinel.
   std::vector<int64_t> y_below;
@@ -197,7 +198,7 @@ class FastStatistic {
   explicit FastStatistic(const Prepared& d)
       : d_(d), shifted_(d.x_values.size() + 1), position_(d.x_values.size() + 1) {
     shifted_.back() = kSentinelKey;
-    const size_t m = d.x_values.size(), my = d.y_keys.size() - 1;  // without the sentinel
+    const size_t m = d.x_values.size(), my = d.my;
     size_t log2_my = 1;
     while ((size_t{1} << log2_my) < my + 1) ++log2_my;
     use_binary_search_ = 2 * m * log2_my < m + my;
@@ -252,7 +253,7 @@ class FastStatistic {
   // kStore, j goes to position_ (Sums unused); otherwise only the sums are kept.
   template <bool kStore>
   Sums Count() {
-    const size_t m = d_.x_values.size(), my = d_.y_keys.size() - 1;  // without sentinels
+    const size_t m = d_.x_values.size(), my = d_.my;
     const int64_t* y = d_.y_keys.data();
     const int64_t* v = shifted_.data();
     uint32_t* pos = position_.data();
@@ -276,8 +277,7 @@ class FastStatistic {
     const size_t last = LowerBound(v, m, y[my - 1] + 1);  // #(v <= y[my - 1])
     int64_t tied = 0;
     if (first < last) {
-      tied = static_cast<int64_t>(
-          internal::RankBelow(v + first, last - first, d_.y_ranked.data(), my, pos + first));
+      tied = static_cast<int64_t>(internal::RankBelow(v + first, last - first, y, my, pos + first));
     }
     if constexpr (kStore) {
       std::fill(pos, pos + first, 0u);
@@ -455,38 +455,42 @@ Status CheckInputs(std::span<const double> experiment, std::span<const double> c
   return CheckConfLevel(conf_level);
 }
 
-bool AllDistinct(const std::vector<int64_t>& keys) {
+// Calls run(i, distinct, count) for each run of `count` equal sorted keys starting at keys[i],
+// the `distinct`-th run; returns the number of runs and adds their tie terms to *ties. All-
+// distinct keys (continuous data) skip the run loop. Callers write by index (a push_back is a
+// call on some path, around which running sums were kept in memory).
+template <typename Run>
+size_t ForEachRun(const std::vector<int64_t>& keys, double* ties, Run&& run) {
+  const size_t n = keys.size();
   bool equal = false;
-  for (size_t i = 1; i < keys.size(); ++i) equal |= keys[i] == keys[i - 1];
-  return !equal;
+  for (size_t i = 1; i < n; ++i) equal |= keys[i] == keys[i - 1];
+  if (!equal) {
+    for (size_t i = 0; i < n; ++i) run(i, i, size_t{1});
+    return n;
+  }
+  size_t distinct = 0;
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && keys[j] == keys[i]) ++j;
+    run(i, distinct++, j - i);
+    if (j - i > 1) *ties += TieTerm(static_cast<double>(j - i));
+    i = j;
+  }
+  return distinct;
 }
 
 // x's distinct values, their multiplicities and tie sum, the smallest gap and max |x|, from the
-// sorted keys. Written by index (a push_back is a call on some path, around which running sums
-// were kept in memory), all-distinct samples (continuous data) without the run loop.
+// sorted keys.
 void DistinctX(const std::vector<int64_t>& keys, Prepared* d) {
-  const size_t n = keys.size();
-  d->x_values.resize(n);
-  d->x_counts.resize(n);
-  double ties = 0;
-  size_t distinct = 0;
-  if (AllDistinct(keys)) {
-    for (size_t i = 0; i < n; ++i) d->x_values[i] = FromOrderKey(keys[i]);
-    std::fill(d->x_counts.begin(), d->x_counts.end(), int64_t{1});
-    distinct = n;
-  } else {
-    for (size_t i = 0; i < n;) {
-      size_t j = i + 1;
-      while (j < n && keys[j] == keys[i]) ++j;
-      d->x_values[distinct] = FromOrderKey(keys[i]);
-      d->x_counts[distinct++] = static_cast<int64_t>(j - i);
-      if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
-      i = j;
-    }
-  }
+  d->x_values.resize(keys.size());
+  d->x_counts.resize(keys.size());
+  d->x_ties = 0;
+  const size_t distinct = ForEachRun(keys, &d->x_ties, [&](size_t i, size_t r, size_t count) {
+    d->x_values[r] = FromOrderKey(keys[i]);
+    d->x_counts[r] = static_cast<int64_t>(count);
+  });
   d->x_values.resize(distinct);
   d->x_counts.resize(distinct);
-  d->x_ties = ties;
   // The smallest gap in four running minima: one was a chain of compare latencies.
   const std::vector<double>& x = d->x_values;
   double lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY};
@@ -502,30 +506,21 @@ void DistinctX(const std::vector<int64_t>& keys, Prepared* d) {
   d->max_abs_x = std::max(std::fabs(x.front()), std::fabs(x.back()));
 }
 
-// y's distinct keys and the count below each, from the sorted keys; returns y's tie sum.
-double DistinctY(const std::vector<int64_t>& keys, Prepared* d) {
+// y's distinct keys (then the sentinels), the count below each (then two of ny for the first
+// sentinel) and y's tie sum, from the sorted keys.
+void DistinctY(const std::vector<int64_t>& keys, Prepared* d) {
   const size_t n = keys.size();
-  d->y_keys.resize(n + 1);
+  d->y_keys.resize(n + internal::kRankPad);
   d->y_below.resize(n + 2);
-  double ties = 0;
-  size_t distinct = 0;
-  if (AllDistinct(keys)) {
-    std::copy(keys.begin(), keys.end(), d->y_keys.begin());
-    for (size_t i = 0; i < n; ++i) d->y_below[i] = static_cast<int64_t>(i);
-    distinct = n;
-  } else {
-    for (size_t i = 0; i < n;) {
-      size_t j = i + 1;
-      while (j < n && keys[j] == keys[i]) ++j;
-      d->y_keys[distinct] = keys[i];
-      d->y_below[distinct++] = static_cast<int64_t>(i);
-      if (j - i > 1) ties += TieTerm(static_cast<double>(j - i));
-      i = j;
-    }
-  }
-  d->y_keys.resize(distinct);
-  d->y_below.resize(distinct);
-  return ties;
+  d->y_ties = 0;
+  d->my = ForEachRun(keys, &d->y_ties, [&](size_t i, size_t r, size_t) {
+    d->y_keys[r] = keys[i];
+    d->y_below[r] = static_cast<int64_t>(i);
+  });
+  d->y_keys.resize(d->my + internal::kRankPad);
+  std::fill(d->y_keys.begin() + static_cast<ptrdiff_t>(d->my), d->y_keys.end(), kSentinelKey);
+  d->y_below.resize(d->my + 2);
+  d->y_below[d->my] = d->y_below[d->my + 1] = static_cast<int64_t>(n);
 }
 
 }  // namespace
@@ -548,18 +543,13 @@ Result<KayentaMannWhitneyResult> KayentaMannWhitney(std::span<const double> expe
   keys.resize(control.size());
   for (size_t i = 0; i < keys.size(); ++i) keys[i] = OrderKey(control[i]);
   if (!std::is_sorted(keys.begin(), keys.end())) std::sort(keys.begin(), keys.end());
-  d.y_ties = DistinctY(keys, &d);
-  d.no_ties = d.x_values.size() == experiment.size() && d.y_keys.size() == control.size();
-  d.y_ranked.assign(d.y_keys.begin(), d.y_keys.end());
-  d.y_ranked.resize(d.y_keys.size() + internal::kRankPad, kSentinelKey);
-  d.y_keys.push_back(kSentinelKey);
-  d.y_below.push_back(static_cast<int64_t>(control.size()));
-  d.y_below.push_back(static_cast<int64_t>(control.size()));
+  DistinctY(keys, &d);
+  d.no_ties = d.x_values.size() == experiment.size() && d.my == control.size();
 
-  const Extremes extremes = {
-      ScalaExtreme(d.x_values.front(), experiment), ScalaExtreme(d.x_values.back(), experiment),
-      ScalaExtreme(FromOrderKey(d.y_keys.front()), control),
-      ScalaExtreme(FromOrderKey(d.y_keys[d.y_keys.size() - 2]), control)};  // before sentinel
+  const Extremes extremes = {ScalaExtreme(d.x_values.front(), experiment),
+                             ScalaExtreme(d.x_values.back(), experiment),
+                             ScalaExtreme(FromOrderKey(d.y_keys.front()), control),
+                             ScalaExtreme(FromOrderKey(d.y_keys[d.my - 1]), control)};
   FastStatistic stat(d);
   return Solve(stat, extremes, conf_level);
 }
