@@ -39,15 +39,18 @@ size_t StartRank(const Elem<kOp>* y, size_t n, Elem<kOp> v) {
 
 constexpr int kStreams = 4;
 
+// One of the interleaved cursors, over a quarter of v: its next value k, the rank j of the
+// value before it, its end, and (SIMD kernels, order keys) the ties it met.
 struct Cursor {
   size_t k, j, end;
+  uint64_t ties;
 };
 
 template <Op kOp>
 void Split(const Elem<kOp>* v, size_t m, const Elem<kOp>* y, size_t n, Cursor* c) {
   for (int s = 0; s < kStreams; ++s) {
     const size_t begin = m * s / kStreams;
-    c[s] = {begin, begin < m ? StartRank<kOp>(y, n, v[begin]) : n, m * (s + 1) / kStreams};
+    c[s] = {begin, begin < m ? StartRank<kOp>(y, n, v[begin]) : n, m * (s + 1) / kStreams, 0};
   }
 }
 
@@ -200,11 +203,6 @@ struct Avx2 {
 // The driver, expanded in one function per instruction set: the target's intrinsics inline
 // only into a function of that target (GCC gives neither lambdas nor always_inline helpers
 // without the attribute its target, so this is a macro).
-struct Quarter {
-  size_t k, j, end;
-  uint64_t ties;
-};
-
 // One group, or one value when the window does not cover the group.
 #define AUGUR_RANK_ADVANCE(T, e)                                             \
   do {                                                                       \
@@ -226,11 +224,8 @@ struct Quarter {
 
 #define AUGUR_RANK_GROUPS(T)                                                                   \
   do {                                                                                         \
-    Quarter h[4];                                                                              \
-    for (int s = 0; s < 4; ++s) {                                                              \
-      const size_t begin = m * s / 4;                                                          \
-      h[s] = {begin, begin < m ? StartRank<kOp>(y, n, v[begin]) : n, m * (s + 1) / 4, 0};      \
-    }                                                                                          \
+    Cursor h[kStreams];                                                                        \
+    Split<kOp>(v, m, y, n, h);                                                                 \
     while (h[0].k < h[0].end && h[1].k < h[1].end && h[2].k < h[2].end && h[3].k < h[3].end) { \
       AUGUR_RANK_ADVANCE(T, h[0]);                                                             \
       AUGUR_RANK_ADVANCE(T, h[1]);                                                             \
