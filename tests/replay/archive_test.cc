@@ -697,27 +697,32 @@ class RecordTest : public ::testing::Test {
     return st ? *st : -1000;
   }
 
+  // What every recording names (the model's value at index 4), then `extra`.
+  static std::vector<std::string> CommonArgs(const std::string& out, int64_t start_s, int64_t end_s,
+                                             const std::string& model,
+                                             std::vector<std::string> extra) {
+    std::vector<std::string> args = {"record",
+                                     "--prometheus",
+                                     "http://127.0.0.1:" + std::to_string(port_),
+                                     "--model",
+                                     dir_->File(model),
+                                     "--start",
+                                     std::to_string(start_s),
+                                     "--end",
+                                     std::to_string(end_s),
+                                     "--step",
+                                     "1s",
+                                     "--out",
+                                     out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  // A recording of a native model through the selftest query templates.
   static std::vector<std::string> BaseArgs(const std::string& out, int64_t start_s, int64_t end_s,
                                            const std::string& model = "model.yaml") {
-    return {"record",
-            "--prometheus",
-            "http://127.0.0.1:" + std::to_string(port_),
-            "--model",
-            dir_->File(model),
-            "--provider",
-            "selftest",
-            "--queries",
-            dir_->File("queries"),
-            "--var",
-            "primary=primary",
-            "--start",
-            std::to_string(start_s),
-            "--end",
-            std::to_string(end_s),
-            "--step",
-            "1s",
-            "--out",
-            out};
+    return CommonArgs(
+        out, start_s, end_s, model,
+        {"--provider", "selftest", "--queries", dir_->File("queries"), "--var", "primary=primary"});
   }
 
   static inline TempDir* dir_ = nullptr;
@@ -810,23 +815,9 @@ TEST_F(RecordTest, RecordsAKayentaCanaryConfigPerScope) {
   const int64_t end_s = ::time(nullptr) - 1;
   const int64_t start_s = end_s - 2;
   const std::string out_path = dir_->File("kayenta-rec.json");
-  std::vector<std::string> args = {"record",
-                                   "--prometheus",
-                                   "http://127.0.0.1:" + std::to_string(port_),
-                                   "--model",
-                                   dir_->File("kayenta.json"),
-                                   "--control-scope",
-                                   "primary",
-                                   "--experiment-scope",
-                                   "canary",
-                                   "--start",
-                                   std::to_string(start_s),
-                                   "--end",
-                                   std::to_string(end_s),
-                                   "--step",
-                                   "1s",
-                                   "--out",
-                                   out_path};
+  std::vector<std::string> args =
+      CommonArgs(out_path, start_s, end_s, "kayenta.json",
+                 {"--control-scope", "primary", "--experiment-scope", "canary"});
   std::string out, err;
   ASSERT_EQ(Augur(args, &out, &err), 0) << err;
   EXPECT_NE(out.find("recorded 2 metrics x 3 points"), std::string::npos) << out;
@@ -852,8 +843,8 @@ TEST_F(RecordTest, RecordsAKayentaCanaryConfigPerScope) {
   EXPECT_NE(err.find("--control-scope and --experiment-scope"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir_->File("k2.json")));
   // One scope alone, or a template name the config lacks, is refused before any fetch.
-  std::vector<std::string> one_scope(args.begin(), args.begin() + 7);
-  one_scope.insert(one_scope.end(), args.begin() + 9, args.end());
+  const std::vector<std::string> one_scope =
+      CommonArgs(out_path, start_s, end_s, "kayenta.json", {"--control-scope", "primary"});
   EXPECT_EQ(Augur(one_scope, &out, &err), 2);
   EXPECT_NE(err.find("go together"), std::string::npos) << err;
   std::ofstream(dir_->File("kayenta-bad.json"))
