@@ -85,7 +85,7 @@ uint64_t RankScalar(const Elem<kOp>* v, size_t m, const Elem<kOp>* y, size_t n, 
 // The SIMD kernels take v in groups: a group of G values whose ranks all lie in a window of
 // W = 2G y values from the cursor j (checked with one compare: the window's last y does not
 // count for the group's last v) gets all G ranks at once, j + #{window y counting for v}:
-// with AVX-512 by a branch-free binary search of every lane in the window (4 compares and 3
+// with AVX-512 by a branch-free binary search of every lane in the window (4 compares and 4
 // permutes), with AVX2 by one compare per window y. The next group starts at the last rank.
 // A group that the window does not cover (y denser than v there) takes its first value alone,
 // skipping y a block of G at a time. Four cursors over the quarters of v run interleaved:
@@ -98,14 +98,6 @@ template <Op kOp>
 struct Avx512 {
   using E = Elem<kOp>;
   static constexpr size_t kGroup = 8, kWindow = 16;
-  static AUGUR_AVX512 __mmask8 Mask(E yq, __m512i vv) {
-    if constexpr (kOp == Op::kKeyBelow) {
-      return _mm512_cmplt_epi64_mask(_mm512_set1_epi64(yq), vv);
-    } else {
-      constexpr int kCmp = kOp == Op::kDoubleAtMost ? _CMP_LE_OQ : _CMP_LT_OQ;
-      return _mm512_cmp_pd_mask(_mm512_set1_pd(yq), _mm512_castsi512_pd(vv), kCmp);
-    }
-  }
   // Lanes where probe counts for vv.
   static AUGUR_AVX512 __mmask8 Below(__m512i probe, __m512i vv) {
     if constexpr (kOp == Op::kKeyBelow) {
@@ -122,8 +114,8 @@ struct Avx512 {
     // A branch-free binary search of each lane in the 16-value window, the window's values
     // picked by permutes: 4 compares per group instead of one per window value (the compares
     // all go to one port, which bounded the kernel).
-    __m512i in_window = _mm512_maskz_mov_epi64(Mask(y[j + 7], vv), _mm512_set1_epi64(8));
-    for (int64_t step = 4; step >= 1; step /= 2) {
+    __m512i in_window = _mm512_setzero_si512();
+    for (int64_t step = 8; step >= 1; step /= 2) {
       const __m512i probe = _mm512_permutex2var_epi64(
           w0, _mm512_add_epi64(in_window, _mm512_set1_epi64(step - 1)), w1);
       in_window =
