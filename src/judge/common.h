@@ -1,8 +1,8 @@
 // Small helpers shared by the judge's modes (private to judge/).
 #pragma once
 
-#include <map>
 #include <array>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>

@@ -125,16 +125,7 @@ class Chart {
     decay_pow_ *= decay_sq_;  // (1 - lambda)^(2t)
     Step s;
     s.z = z;
-    // Once (1 - lambda)^(2t) is below half an ulp of 1, sigma is the same double at every
-    // later point: computed once then (a square root per point was a tenth of the judge's
-    // anomaly time).
-    const double one_minus = 1 - decay_pow_;
-    if (one_minus != 1.0) {
-      s.sigma = std::sqrt(asymptotic_var_ * one_minus);  // > 0 since t_ >= 1
-    } else {
-      if (steady_sigma_ == 0) steady_sigma_ = std::sqrt(asymptotic_var_ * one_minus);
-      s.sigma = steady_sigma_;
-    }
+    s.sigma = std::sqrt(asymptotic_var_ * (1 - decay_pow_));  // > 0 since t_ >= 1
     up_ = std::max(0.0, up_ + zc - o_.cusum_k);
     down_ = std::max(0.0, down_ - zc - o_.cusum_k);
     const double t = o_.mad_threshold;
@@ -233,7 +224,6 @@ class Chart {
   const AnomalyOptions& o_;
   AnomalyResult* out_;
   double decay_sq_ = 1, asymptotic_var_ = 0, decay_pow_ = 1;
-  double steady_sigma_ = 0;  // sigma once 1 - decay_pow_ rounds to 1
   double ewma_ = 0, up_ = 0, down_ = 0;
   size_t t_ = 0;
   double max_severity_ = -1;

@@ -1,71 +1,75 @@
 #include "augur/stats/descriptive.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 
 namespace augur::stats {
 
-double Mean(std::span<const double> x) {
-  long double s = 0;
-  for (double v : x) s += v;
-  s /= static_cast<long double>(x.size());
-  // R's mean() adds the mean residual once more, which recovers digits lost to rounding.
-  long double t = 0;
-  for (double v : x) t += v - s;
-  return static_cast<double>(s + t / static_cast<long double>(x.size()));
+namespace {
+
+// For each of N samples, the long double sum of term(k, value) in index order; the N sums run
+// interleaved, where one alone waits on the x87 add latency at every value. Each sample's sum
+// is the same sequence of operations whatever N, so the results do not depend on it.
+template <size_t N, typename Term>
+std::array<long double, N> SumsInLockstep(const std::array<std::span<const double>, N>& xs,
+                                          Term term) {
+  std::array<long double, N> s{};
+  size_t common = xs[0].size();
+  for (const auto& x : xs) common = std::min(common, x.size());
+  for (size_t i = 0; i < common; ++i) {
+    for (size_t k = 0; k < N; ++k) s[k] += term(k, xs[k][i]);
+  }
+  for (size_t k = 0; k < N; ++k) {
+    for (size_t i = common; i < xs[k].size(); ++i) s[k] += term(k, xs[k][i]);
+  }
+  return s;
 }
 
-double Variance(std::span<const double> x, double mean) {
-  long double s = 0;
-  for (double v : x) {
-    const long double d = v - mean;
-    s += d * d;
+// R's mean(): the sum over n, plus the mean residual once more (which recovers digits lost to
+// rounding).
+template <size_t N>
+std::array<double, N> Means(const std::array<std::span<const double>, N>& xs) {
+  std::array<long double, N> mean =
+      SumsInLockstep(xs, [](size_t, double v) -> long double { return v; });
+  for (size_t k = 0; k < N; ++k) mean[k] /= static_cast<long double>(xs[k].size());
+  const auto residual =
+      SumsInLockstep(xs, [&](size_t k, double v) -> long double { return v - mean[k]; });
+  std::array<double, N> out;
+  for (size_t k = 0; k < N; ++k) {
+    out[k] = static_cast<double>(mean[k] + residual[k] / static_cast<long double>(xs[k].size()));
   }
-  return static_cast<double>(s / static_cast<long double>(x.size() - 1));
+  return out;
 }
+
+template <size_t N>
+std::array<double, N> Variances(const std::array<std::span<const double>, N>& xs,
+                                const std::array<double, N>& means) {
+  const auto squares = SumsInLockstep(xs, [&](size_t k, double v) -> long double {
+    const long double d = v - means[k];
+    return d * d;
+  });
+  std::array<double, N> out;
+  for (size_t k = 0; k < N; ++k) {
+    out[k] = static_cast<double>(squares[k] / static_cast<long double>(xs[k].size() - 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+double Mean(std::span<const double> x) { return Means<1>({x})[0]; }
+
+double Variance(std::span<const double> x, double mean) { return Variances<1>({x}, {mean})[0]; }
 
 std::array<double, 2> MeansOfTwo(std::span<const double> a, std::span<const double> b) {
-  const size_t common = std::min(a.size(), b.size());
-  long double sa = 0, sb = 0;
-  for (size_t i = 0; i < common; ++i) {
-    sa += a[i];
-    sb += b[i];
-  }
-  for (size_t i = common; i < a.size(); ++i) sa += a[i];
-  for (size_t i = common; i < b.size(); ++i) sb += b[i];
-  sa /= static_cast<long double>(a.size());
-  sb /= static_cast<long double>(b.size());
-  long double ta = 0, tb = 0;
-  for (size_t i = 0; i < common; ++i) {
-    ta += a[i] - sa;
-    tb += b[i] - sb;
-  }
-  for (size_t i = common; i < a.size(); ++i) ta += a[i] - sa;
-  for (size_t i = common; i < b.size(); ++i) tb += b[i] - sb;
-  return {static_cast<double>(sa + ta / static_cast<long double>(a.size())),
-          static_cast<double>(sb + tb / static_cast<long double>(b.size()))};
+  return Means<2>({a, b});
 }
 
 std::array<double, 2> VariancesOfTwo(std::span<const double> a, double mean_a,
                                      std::span<const double> b, double mean_b) {
-  const size_t common = std::min(a.size(), b.size());
-  long double sa = 0, sb = 0;
-  for (size_t i = 0; i < common; ++i) {
-    const long double da = a[i] - mean_a, db = b[i] - mean_b;
-    sa += da * da;
-    sb += db * db;
-  }
-  for (size_t i = common; i < a.size(); ++i) {
-    const long double d = a[i] - mean_a;
-    sa += d * d;
-  }
-  for (size_t i = common; i < b.size(); ++i) {
-    const long double d = b[i] - mean_b;
-    sb += d * d;
-  }
-  return {static_cast<double>(sa / static_cast<long double>(a.size() - 1)),
-          static_cast<double>(sb / static_cast<long double>(b.size() - 1))};
+  return Variances<2>({a, b}, {mean_a, mean_b});
 }
 
 double PercentileSorted(std::span<const double> sorted, double p) {
