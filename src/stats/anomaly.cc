@@ -8,6 +8,10 @@
 #include <optional>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "augur/stats/descriptive.h"
 
 namespace augur::stats {
@@ -99,6 +103,18 @@ Reference ReferenceFromSorted(std::span<const double> s) {
   return r;
 }
 
+// std::max(0.0, v), branch-free: GCC compiled std::max to a compare and a jump here, and
+// whether a CUSUM touches zero is a coin flip for in-control data, so the jump mispredicted
+// about every other point. MAXSD returns its second operand unless v > 0: the same result
+// for every v (NaN and -0 give +0).
+inline double AtLeastZero(double v) {
+#if defined(__SSE2__)
+  return _mm_cvtsd_f64(_mm_max_sd(_mm_set_sd(v), _mm_setzero_pd()));
+#else
+  return std::max(0.0, v);
+#endif
+}
+
 // EWMA and CUSUM of z plus the severity rescaling: the part both scorers share.
 class Chart {
  public:
@@ -126,8 +142,8 @@ class Chart {
     Step s;
     s.z = z;
     s.sigma = std::sqrt(asymptotic_var_ * (1 - decay_pow_));  // > 0 since t_ >= 1
-    up_ = std::max(0.0, up_ + zc - o_.cusum_k);
-    down_ = std::max(0.0, down_ - zc - o_.cusum_k);
+    up_ = AtLeastZero(up_ + zc - o_.cusum_k);
+    down_ = AtLeastZero(down_ - zc - o_.cusum_k);
     const double t = o_.mad_threshold;
     s.r_point = std::fabs(z);
     // A rule switched off with an infinite limit contributes 0.
@@ -168,6 +184,104 @@ class Chart {
       }
     }
     max_abs_z_ = std::max(max_abs_z_, s.r_point);
+  }
+
+  // Update and Record (factor 1) for every z in order: the paired scorer, whose z are all known
+  // up front. The same arithmetic as point by point, so the results are bit-identical, but in
+  // passes: only the three recursions (EWMA, upper and lower CUSUM) are serial, and they run
+  // with their state in registers; the rescaled rules, severities and alarms are data-parallel.
+  // Point by point, the state lived in memory (the output writes may alias it) and each point
+  // waited on a square root and a division: a sixth of a judgement. `index[t]` is the input
+  // index of z[t]; empty means t itself.
+  void RecordAll(std::span<const double> z, std::span<const size_t> index) {
+    const size_t m = z.size();
+    if (m == 0) return;
+    const double t = o_.mad_threshold, lambda = o_.ewma_lambda, keep = 1 - lambda;
+    const double k = o_.cusum_k;
+    std::vector<double> buf(5 * m);
+    double* const ewma = buf.data();
+    double* const up = ewma + m;
+    double* const down = up + m;
+    double* const sigma = down + m;
+    double* const severity = sigma + m;
+    {
+      double e = ewma_, u = up_, d = down_;
+      for (size_t i = 0; i < m; ++i) {
+        const double zc = std::clamp(z[i], -t, t);
+        e = lambda * zc + keep * e;
+        u = AtLeastZero(u + zc - k);
+        d = AtLeastZero(d - zc - k);
+        ewma[i] = e;
+        up[i] = u;
+        down[i] = d;
+      }
+      ewma_ = e, up_ = u, down_ = d;
+    }
+    // sigma_t stops changing once (1 - lambda)^(2t) is below half an ulp of 1.
+    size_t i = 0;
+    for (; i < m && 1 - decay_pow_ * decay_sq_ != 1; ++i) {
+      decay_pow_ *= decay_sq_;
+      sigma[i] = std::sqrt(asymptotic_var_ * (1 - decay_pow_));
+    }
+    std::fill(sigma + i, sigma + m, std::sqrt(asymptotic_var_));
+    const bool ewma_on = !std::isinf(o_.ewma_L), cusum_on = !std::isinf(o_.cusum_h);
+    const double ewma_l = o_.ewma_L, cusum_h = o_.cusum_h;
+    for (size_t j = 0; j < m; ++j) {
+      const double r_point = std::fabs(z[j]);
+      const double r_ewma = ewma_on ? t * std::fabs(ewma[j]) / (ewma_l * sigma[j]) : 0;
+      const double r_cusum = cusum_on ? t * std::max(up[j], down[j]) / cusum_h : 0;
+      severity[j] = std::max(std::max(r_point, r_ewma), r_cusum);
+    }
+    auto at = [&](size_t j) { return index.empty() ? j : index[j]; };
+    auto step = [&](size_t j) {
+      Step s;
+      s.z = z[j];
+      s.sigma = sigma[j];
+      s.r_point = std::fabs(z[j]);
+      s.r_ewma = ewma_on ? t * std::fabs(ewma[j]) / (ewma_l * sigma[j]) : 0;
+      s.r_cusum = cusum_on ? t * std::max(up[j], down[j]) / cusum_h : 0;
+      return s;
+    };
+    // The summary: first index of the largest severity, alarms, the first alarm, max |z|.
+    size_t argmax = 0, alarms = 0;
+    double max_sev = severity[0], max_abs_z = max_abs_z_;
+    for (size_t j = 0; j < m; ++j) {
+      const double v = severity[j];
+      argmax = v > max_sev ? j : argmax;
+      max_sev = std::max(max_sev, v);
+      alarms += v > t;
+      max_abs_z = std::max(max_abs_z, std::fabs(z[j]));
+    }
+    t_ += m;
+    max_abs_z_ = max_abs_z;
+    if (max_sev > max_severity_) {
+      max_severity_ = max_sev;
+      out_->max_score_index = at(argmax);
+    }
+    out_->alarm_count += alarms;
+    if (alarms > 0 && !out_->first_alarm_index) {
+      const size_t j = static_cast<size_t>(
+          std::find_if(severity, severity + m, [t](double v) { return v > t; }) - severity);
+      const Step s = step(j);
+      out_->first_alarm_index = at(j);
+      out_->first_alarm_z = s.z;
+      out_->first_alarm_rule = s.r_point > t   ? AnomalyRule::kPoint
+                               : s.r_ewma > t ? AnomalyRule::kEwma
+                                              : AnomalyRule::kCusum;
+      first_alarm_ = Alarm{s, ewma[j], up[j], down[j], 1.0};
+    }
+    if (o_.per_point) {
+      for (size_t j = 0; j < m; ++j) {
+        const size_t p = at(j);
+        out_->z[p] = z[j];
+        out_->ewma[p] = ewma[j];
+        out_->cusum_upper[p] = up[j];
+        out_->cusum_lower[p] = down[j];
+        out_->severity[p] = severity[j];
+        out_->score[p] = Score(severity[j]);
+        out_->alarm[p] = severity[j] > t;
+      }
+    }
   }
 
   // Page's restart after a signal, for streams. Without it a trend that the trailing median
@@ -332,32 +446,40 @@ Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
   const size_t n = canary.size();
   AnomalyResult r;
   std::vector<double> d(n, kNaN);
-  for (size_t i = 0; i < n; ++i) {
-    const double c = canary[i], b = baseline[i];
-    if (!std::isfinite(c) || !std::isfinite(b)) {
-      ++r.missing_count;
-    } else if (options.transform == PairedTransform::kLogRatio) {
-      if (c > 0 && b > 0) {
+  if (options.transform == PairedTransform::kLogRatio) {
+    for (size_t i = 0; i < n; ++i) {
+      const double c = canary[i], b = baseline[i];
+      if (!std::isfinite(c) || !std::isfinite(b)) {
+        ++r.missing_count;
+      } else if (c > 0 && b > 0) {
         d[i] = std::log(c / b);
       } else {
         ++r.undefined_count;
       }
-    } else {
-      d[i] = c - b;
+    }
+  } else {
+    // Branch-free: the test per point cost more than the subtraction.
+    for (size_t i = 0; i < n; ++i) {
+      const double c = canary[i], b = baseline[i];
+      const bool ok = std::isfinite(c) & std::isfinite(b);
+      d[i] = ok ? c - b : kNaN;
+      r.missing_count += !ok;
     }
   }
-  std::vector<double> reference;
-  reference.reserve(n);
-  for (double v : d) {
-    if (!std::isnan(v)) reference.push_back(v);
-  }
-  r.valid_count = reference.size();
-  if (reference.empty()) {
+  // Every other d is a number (c - b and log(c / b) of finite values may be infinite, not NaN).
+  r.valid_count = n - r.missing_count - r.undefined_count;
+  if (r.valid_count == 0) {
     return InvalidArgument("no valid paired point among " + std::to_string(n) + " (" +
                            std::to_string(r.missing_count) + " missing, " +
                            std::to_string(r.undefined_count) + " <= 0 under log ratio)");
   }
-  if (options.warmup > 0 && options.warmup < reference.size()) reference.resize(options.warmup);
+  const size_t reference_count =
+      options.warmup > 0 ? std::min(options.warmup, r.valid_count) : r.valid_count;
+  std::vector<double> reference;
+  reference.reserve(reference_count);
+  for (size_t i = 0; reference.size() < reference_count; ++i) {
+    if (!std::isnan(d[i])) reference.push_back(d[i]);
+  }
   SortAscending(reference);
   const Reference ref = ReferenceFromSorted(reference);
   r.center = ref.center;
@@ -367,12 +489,19 @@ Result<AnomalyResult> ScoreCanaryAnomaly(std::span<const double> canary,
 
   if (options.per_point) InitOutputs(n, &r);
   Chart chart(options, &r);
-  // The robust z of every point first, in a loop of its own: the divisions then overlap
-  // instead of each waiting in the chart's chain (NaN stays NaN).
+  // The robust z of every point (NaN stays NaN), then the chart over the valid ones.
   for (double& v : d) v = (v - ref.center) / ref.scale;
-  for (size_t i = 0; i < n; ++i) {
-    if (!std::isnan(d[i])) chart.Record(i, chart.Update(d[i]), 1.0);
+  std::vector<size_t> index;
+  if (std::any_of(d.begin(), d.end(), [](double v) { return std::isnan(v); })) {
+    size_t valid = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (std::isnan(d[i])) continue;
+      d[valid++] = d[i];
+      index.push_back(i);
+    }
+    d.resize(valid);
   }
+  chart.RecordAll(d, index);
   chart.Finish();
   WriteReason(chart, options, &r);
   return r;
