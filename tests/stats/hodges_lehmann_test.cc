@@ -218,6 +218,41 @@ TEST(HodgesLehmann, TenMillionPerSide) {
   EXPECT_NEAR(r->conf_high - 0.5, half_width_expected, 2.0);
 }
 
+// Latency-like data rounded to a resolution: at 1 and 0.1 thousands of differences share each
+// value (or, through the rounding of x - y, a handful of doubles a few ulps apart), so probes
+// aimed by value land in gaps between them and must step past the gaps (PastGap); finer
+// resolutions are close to continuous. Each case against all differences sorted, with the
+// centre probe above and below the targets (a shifted canary) and unequal sizes.
+TEST(PairwiseDifferences, RoundedDataMatchBruteForce) {
+  std::mt19937_64 rng(404);
+  for (double resolution : {1.0, 0.1, 0.01, 0.5}) {
+    for (int shape = 0; shape < 3; ++shape) {
+      const size_t m = shape == 2 ? 400 : 1000, n = shape == 2 ? 1500 : 1000;
+      std::lognormal_distribution<double> canary(3.0 + (shape == 1 ? 0.05 : 0.0), 0.4),
+          base(3.0, 0.4);
+      std::vector<double> x(m), y(n);
+      for (auto& v : x) v = std::round(canary(rng) / resolution) * resolution;
+      for (auto& v : y) v = std::round(base(rng) / resolution) * resolution;
+      std::sort(x.begin(), x.end());
+      std::sort(y.begin(), y.end());
+      const std::vector<double> all = AllDifferences(x, y);
+      const PairwiseDifferences pd(x, y);
+      const uint64_t total = pd.size(), half = total / 2;
+      const double median =
+          static_cast<double>((static_cast<long double>(all[half - 1]) + all[half]) / 2);
+      for (uint64_t spread : {uint64_t{25300}, total / 5, uint64_t{3}}) {
+        const auto got = pd.BoundsAndMedian(half - spread, half + spread);
+        EXPECT_EQ(got[0], all[half - spread - 1]) << resolution << " shape " << shape;
+        EXPECT_EQ(got[1], all[half + spread - 1]) << resolution << " shape " << shape;
+        EXPECT_EQ(got[2], median) << resolution << " shape " << shape;
+      }
+      for (uint64_t k : {uint64_t{1}, total / 3, half + 1, total - 7}) {
+        EXPECT_EQ(pd.OrderStatistic(k), all[k - 1]) << resolution << " shape " << shape << " " << k;
+      }
+    }
+  }
+}
+
 // The selection on every instruction set of the rank kernel (stats/rank_kernel.h) the CPU has.
 TEST(PairwiseDifferences, ExactOnEveryInstructionSetOfTheRankKernel) {
   using internal::RankIsa;
