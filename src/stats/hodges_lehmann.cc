@@ -323,11 +323,11 @@ double Select(const Matrix& mat, uint64_t k, double* next = nullptr) {
 struct Probe {
   double t;
   uint64_t count;
-  std::vector<uint64_t> rows;
+  std::unique_ptr<uint64_t[]> rows;  // per-row counts; uninitialised until counted (m words)
   double slope = NAN;  // Matrix::Slope at t, computed when first needed
 
   double SlopeOf(const Matrix& mat) {
-    if (std::isnan(slope)) slope = mat.Slope(rows.data());
+    if (std::isnan(slope)) slope = mat.Slope(rows.get());
     return slope;
   }
 };
@@ -344,10 +344,10 @@ enum class Step { kFound, kMoved, kGiveUp };
 Step PastGap(const Matrix& mat, uint64_t k, bool low, std::vector<Probe>* probes, double* out) {
   const Probe& gap = probes->back();
   const double v =
-      low ? mat.SmallestUncounted(gap.rows.data()) : mat.LargestCounted(gap.rows.data());
+      low ? mat.SmallestUncounted(gap.rows.get()) : mat.LargestCounted(gap.rows.get());
   if (!std::isfinite(v)) return Step::kGiveUp;
-  Probe q{v, 0, std::vector<uint64_t>(mat.rows())};
-  q.count = low ? mat.CountBelow<false>(v, q.rows.data()) : mat.CountBelow<true>(v, q.rows.data());
+  Probe q{v, 0, std::make_unique_for_overwrite<uint64_t[]>(mat.rows())};
+  q.count = low ? mat.CountBelow<false>(v, q.rows.get()) : mat.CountBelow<true>(v, q.rows.get());
   if (low ? q.count > k : q.count <= k) {
     *out = v;
     return Step::kFound;
@@ -394,9 +394,9 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
       const double step = (d + 2 * std::sqrt(d) + 16) / slope;
       const double t = lo != nullptr ? side.t + step : side.t - step;
       if (!std::isfinite(t) || t == side.t) return false;
-      Probe p{t, 0, std::vector<uint64_t>(m)};
-      p.count = lo != nullptr ? mat.CountBelow<false>(t, p.rows.data())
-                              : mat.CountBelow<true>(t, p.rows.data());
+      Probe p{t, 0, std::make_unique_for_overwrite<uint64_t[]>(m)};
+      p.count = lo != nullptr ? mat.CountBelow<false>(t, p.rows.get())
+                              : mat.CountBelow<true>(t, p.rows.get());
       const bool stuck = p.count == side.count;
       const bool low = lo != nullptr;
       probes->push_back(std::move(p));  // `side` may dangle from here
@@ -422,7 +422,7 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
     const uint64_t candidates = hi->count - lo->count;
     if (candidates <= gather_limit) {
       // Cannot fail for lo->t < hi->t; if it did, Select takes over.
-      auto v = Gather(mat, lo->rows.data(), hi->rows.data(), candidates, k - lo->count, next);
+      auto v = Gather(mat, lo->rows.get(), hi->rows.get(), candidates, k - lo->count, next);
       if (!v) return false;
       *out = *v;
       return true;
@@ -444,10 +444,10 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
     }
     const double t = lo->t + target / c * width;
     if (!(t > lo->t && t < hi->t)) return false;  // no representable progress
-    Probe p{t, 0, std::vector<uint64_t>(m)};
+    Probe p{t, 0, std::make_unique_for_overwrite<uint64_t[]>(m)};
     // Aimed above the target: an upper side needs #{<= t} > k, so count <= t; otherwise < t.
-    p.count = target > below ? mat.CountBelow<false>(t, p.rows.data())
-                             : mat.CountBelow<true>(t, p.rows.data());
+    p.count = target > below ? mat.CountBelow<false>(t, p.rows.get())
+                             : mat.CountBelow<true>(t, p.rows.get());
     const bool stuck_low = p.count == lo->count, stuck_high = p.count == hi->count;
     probes->push_back(std::move(p));
     if (stuck_low || stuck_high) {
@@ -486,8 +486,8 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
   std::vector<Probe> probes;
   {
     const double t = mat.At(m / 2, (n - 1) / 2);  // x[m / 2] - y[n / 2]
-    Probe center{t, 0, std::vector<uint64_t>(m)};
-    center.count = mat.CountBelow<true>(t, center.rows.data());
+    Probe center{t, 0, std::make_unique_for_overwrite<uint64_t[]>(m)};
+    center.count = mat.CountBelow<true>(t, center.rows.get());
     probes.push_back(std::move(center));
   }
   for (size_t t = 0; t < ks.size(); ++t) {
