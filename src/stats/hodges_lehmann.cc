@@ -38,6 +38,25 @@ AUGUR_CLONES void Shift(const double* x, size_t m, double t, double* out) {
   for (size_t i = 0; i < m; ++i) out[i] = x[i] - t;
 }
 
+// Sum of hi[i] - lo[i] over the rows; true when some lo[i] > hi[i].
+AUGUR_CLONES bool BandTotal(const uint64_t* lo, const uint64_t* hi, size_t m, uint64_t* total) {
+  uint64_t sum = 0, inverted = 0;
+  for (size_t i = 0; i < m; ++i) {
+    inverted |= lo[i] > hi[i];
+    sum += hi[i] - lo[i];
+  }
+  *total = sum;
+  return inverted != 0;
+}
+
+// Bit i - base set where row i holds candidates (hi[i] > lo[i]), rows [base, stop), at most 64.
+AUGUR_CLONES uint64_t NonEmptyRows(const uint64_t* lo, const uint64_t* hi, size_t base,
+                                   size_t stop) {
+  uint64_t mask = 0;
+  for (size_t i = base; i < stop; ++i) mask |= static_cast<uint64_t>(hi[i] > lo[i]) << (i - base);
+  return mask;
+}
+
 #undef AUGUR_CLONES
 
 // The matrix M[i][j] = x[i] - yd[j] with yd = y descending has ascending rows and columns.
@@ -176,26 +195,22 @@ uint64_t GatherLimit(size_t m, size_t n) {
 // bracket; callers whose bands are consistent by construction never see it).
 std::optional<double> Gather(const Matrix& mat, const uint64_t* lo, const uint64_t* hi,
                              uint64_t candidates, uint64_t rank, double* next) {
-  // First, branch-free, the rows that hold any candidate and the total (most rows hold none
-  // once the band is narrow: a loop over every row branched on each and mispredicted).
   const size_t m = mat.rows();
-  std::unique_ptr<uint32_t[]> rows(new uint32_t[m]);
-  size_t nonempty = 0;
   uint64_t total = 0;
-  bool inverted = false;
-  for (size_t i = 0; i < m; ++i) {
-    rows[nonempty] = static_cast<uint32_t>(i);
-    nonempty += hi[i] > lo[i];
-    inverted |= lo[i] > hi[i];
-    total += hi[i] - lo[i];
+  if (BandTotal(lo, hi, m, &total) || total != candidates || rank >= candidates) {
+    return std::nullopt;
   }
-  if (inverted || total != candidates || rank >= candidates) return std::nullopt;
   std::unique_ptr<double[]> pool(new double[candidates]);
   double* const begin = pool.get();
   double* end = begin;
-  for (size_t r = 0; r < nonempty; ++r) {
-    const size_t i = rows[r];
-    for (uint64_t j = lo[i]; j < hi[i]; ++j) *end++ = mat.At(i, j);
+  // Most rows hold none once the band is narrow, and a branch per row mispredicted on the few
+  // that do: a bit mask per 64 rows (vectorised), then only its set bits are visited.
+  for (size_t base = 0; base < m; base += 64) {
+    for (uint64_t mask = NonEmptyRows(lo, hi, base, std::min(m, base + 64)); mask != 0;
+         mask &= mask - 1) {
+      const size_t i = base + static_cast<size_t>(__builtin_ctzll(mask));
+      for (uint64_t j = lo[i]; j < hi[i]; ++j) *end++ = mat.At(i, j);
+    }
   }
   std::nth_element(begin, begin + rank, end);
   if (next != nullptr)
