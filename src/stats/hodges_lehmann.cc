@@ -38,19 +38,26 @@ AUGUR_CLONES void Shift(const double* x, size_t m, double t, double* out) {
   for (size_t i = 0; i < m; ++i) out[i] = x[i] - t;
 }
 
-// Matrix::Slope's term of every row: the density of y around the row's boundary q = n -
-// counts[i], 2w values over the span they cover (0 when q is outside y or the span is 0).
-// Written so that it vectorises (gathers, one division per lane): the division per row
-// was most of a Newton step's cost.
-AUGUR_CLONES void SlopeTerms(const uint64_t* counts, size_t m, const double* y, size_t n,
-                             size_t w, double* out) {
-  for (size_t i = 0; i < m; ++i) {
-    const size_t q = n - counts[i];
+// The density of y around every boundary q in [0, n] (Matrix::Slope's term of a row whose
+// boundary is q): the values [q - w, q + w) clamped to y, over the span they cover; 0 when q
+// is outside y (0 or n) or the span is 0. The interior is a loop over contiguous values:
+// computed per row, the loads were gathers, which this CPU (and any with Intel's gather
+// mitigation) runs slowly.
+AUGUR_CLONES void Densities(const double* y, size_t n, size_t w, double* out) {
+  auto at = [&](size_t q) {
+    if (q == 0 || q == n) return 0.0;
     const size_t lo = q > w ? q - w : 0, hi = std::min(n - 1, q + w - 1);
     const double span = y[hi] - y[lo];
-    const bool inside = q != 0 && q != n && span > 0;
-    out[i] = (inside ? static_cast<double>(hi - lo) : 0.0) / (inside ? span : 1.0);
+    return span > 0 ? static_cast<double>(hi - lo) / span : 0.0;
+  };
+  const size_t first = std::max<size_t>(w, 1), last = n - w;  // interior: [first, last]
+  for (size_t q = 0; q < first && q <= n; ++q) out[q] = at(q);
+  const double count = static_cast<double>(2 * w - 1);
+  for (size_t q = first; q <= last; ++q) {
+    const double span = y[q + w - 1] - y[q - w];
+    out[q] = (span > 0 ? count : 0.0) / (span > 0 ? span : 1.0);
   }
+  for (size_t q = std::max(first, last + 1); q <= n; ++q) out[q] = at(q);
 }
 
 // Sum of hi[i] - lo[i] over the rows; true when some lo[i] > hi[i].
@@ -147,14 +154,16 @@ class Matrix {
   // density). Rows whose boundary is outside y add nothing; NaN when no row says anything.
   double Slope(const uint64_t* counts) const {
     const size_t m = rows(), n = cols();
-    const size_t w = std::max<size_t>(1, std::min<size_t>(16, n / 2));
-    SlopeTerms(counts, m, y_.data(), n, w, shifted_.data());  // shifted_: free scratch here
+    if (density_.empty()) {  // once per selection: y does not change
+      density_.resize(n + 1);
+      Densities(y_.data(), n, std::max<size_t>(1, std::min<size_t>(16, n / 2)), density_.data());
+    }
     double sum[4] = {0, 0, 0, 0};  // four chains, not one add waiting on the last
     size_t i = 0;
     for (; i + 4 <= m; i += 4) {
-      for (size_t l = 0; l < 4; ++l) sum[l] += shifted_[i + l];
+      for (size_t l = 0; l < 4; ++l) sum[l] += density_[n - counts[i + l]];
     }
-    for (; i < m; ++i) sum[0] += shifted_[i];
+    for (; i < m; ++i) sum[0] += density_[n - counts[i]];
     const double slope = (sum[0] + sum[1]) + (sum[2] + sum[3]);
     return slope > 0 ? slope : NAN;
   }
@@ -190,6 +199,7 @@ class Matrix {
   // Scratch of the counts: a Matrix is local to one selection.
   mutable std::vector<double> shifted_;  // x - t
   mutable std::vector<uint32_t> ranks_;
+  mutable std::vector<double> density_;  // Slope's table, built on first use
 };
 
 // Candidates few enough to copy out and nth_element. Gathering costs ~25 instructions per
