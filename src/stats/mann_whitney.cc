@@ -74,8 +74,11 @@ Result<MannWhitneyResult> MannWhitney(std::span<const double> x_in, std::span<co
   if (opt.conf_int) {
     if (auto st = CheckConfLevel(opt.conf_level); !st) return st.error();
   }
-  std::vector<double> x, y;
-  if (auto st = internal::SortedSamples(x_in, y_in, opt.non_finite, &x, &y); !st) return st.error();
+  std::vector<double> x_buf, y_buf;
+  std::span<const double> x, y;
+  if (auto st = internal::SortedSamples(x_in, y_in, opt.non_finite, &x_buf, &y_buf, &x, &y); !st) {
+    return st.error();
+  }
 
   MannWhitneyResult res;
   const uint64_t m = x.size(), n = y.size(), mn = m * n;

@@ -24,9 +24,13 @@ std::vector<double> SortedCopy(std::span<const double> values);
 void SortPair(std::span<const double> x, std::span<const double> y, std::vector<double>* x_out,
               std::vector<double>* y_out);
 
-// CheckSample (the non-finite policy, emptiness) on both samples, then SortPair.
+// CheckSample (the non-finite policy, emptiness) on both samples, then both sorted as
+// SortPair sorts them. A sample that is already ascending and holds no -0.0 (the judge sorts
+// before it tests) is used where it lies: *x_out views it and *x_buf stays empty. Otherwise
+// the sorted copy goes to *x_buf and *x_out views that. Likewise for y.
 Status SortedSamples(std::span<const double> x, std::span<const double> y, NonFinitePolicy policy,
-                     std::vector<double>* x_out, std::vector<double>* y_out);
+                     std::vector<double>* x_buf, std::vector<double>* y_buf,
+                     std::span<const double>* x_out, std::span<const double>* y_out);
 
 // CheckSample (the non-finite policy, emptiness) followed by SortedCopy, copying once.
 Result<std::vector<double>> SortedSample(std::span<const double> values, std::string_view name,
