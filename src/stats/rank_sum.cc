@@ -10,10 +10,11 @@ namespace augur::stats::internal {
 
 namespace {
 
-bool HasAdjacentEqual(std::span<const double> v) {
-  bool any = false;
-  for (size_t i = 1; i < v.size(); ++i) any |= v[i] == v[i - 1];
-  return any;
+__attribute__((target_clones("avx512f", "avx2", "default"))) bool HasAdjacentEqual(
+    std::span<const double> v) {
+  uint64_t any = 0;  // an integer OR vectorises; a bool one was left scalar
+  for (size_t i = 1; i < v.size(); ++i) any |= static_cast<uint64_t>(v[i] == v[i - 1]);
+  return any != 0;
 }
 
 // Without ties the rank of x[i] in the pooled sample is i + #{y < x[i]} + 1, the counts from
@@ -25,14 +26,15 @@ bool RankSumWithoutTies(std::span<const double> x, std::span<const double> y, in
   std::copy(y.begin(), y.end(), ys.begin());
   std::vector<uint32_t> below(m);
   RankBelow(x.data(), m, ys.data(), n, below.data());
-  uint64_t acc = 0;
-  bool tie = false;
+  uint64_t acc = static_cast<uint64_t>(m) * (m + 1) / 2;  // the sum of i + 1
+  for (size_t i = 0; i < m; ++i) acc += below[i];
+  uint64_t tie = 0;
   for (size_t i = 0; i < m; ++i) {
-    acc += i + below[i] + 1;
-    tie |= ys[below[i]] == x[i];  // the first y not below x[i] equals it (the NaN pad never)
+    // The first y not below x[i] equals it (the NaN pad never does).
+    tie |= static_cast<uint64_t>(ys[below[i]] == x[i]);
   }
   *twice = static_cast<int64_t>(2 * acc);
-  return !tie;
+  return tie == 0;
 }
 
 }  // namespace

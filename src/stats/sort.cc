@@ -75,14 +75,18 @@ namespace {
 // vectorises; one pass over data that is usually sorted.
 __attribute__((target_clones("avx512f", "avx2", "default"))) bool SortedWithoutNegativeZero(
     const double* v, size_t n) {
-  auto not_negative_zero = [](double d) {
-    uint64_t bits;
-    std::memcpy(&bits, &d, sizeof bits);
-    return bits != uint64_t{1} << 63;
+  constexpr uint64_t kNegativeZero = uint64_t{1} << 63;
+  auto bits = [v](size_t i) {
+    uint64_t b;
+    std::memcpy(&b, &v[i], sizeof b);
+    return b;
   };
-  bool ok = n == 0 || not_negative_zero(v[0]);
-  for (size_t i = 1; i < n; ++i) ok &= (v[i - 1] <= v[i]) & not_negative_zero(v[i]);
-  return ok;
+  // An integer OR of the failures, as a bool AND of the passes was left scalar.
+  uint64_t bad = n > 0 && bits(0) == kNegativeZero;
+  for (size_t i = 1; i < n; ++i) {
+    bad |= static_cast<uint64_t>(!(v[i - 1] <= v[i])) | static_cast<uint64_t>(bits(i) == kNegativeZero);
+  }
+  return bad == 0;
 }
 
 }  // namespace
