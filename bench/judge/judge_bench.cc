@@ -5,6 +5,7 @@
 // Figures and the before/after comparison are in README "Judge speed".
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,7 +24,8 @@ struct Fixture {
   std::vector<MetricPair> pairs;
 };
 
-Fixture Make(augur::judge::Mode mode, int metrics = 20, size_t points = 1000) {
+// `step` > 0 rounds every value to a multiple of it, as latencies in whole milliseconds are.
+Fixture Make(augur::judge::Mode mode, int metrics = 20, size_t points = 1000, double step = 0) {
   Fixture f;
   f.model.mode = mode;
   std::mt19937_64 rng(2026);
@@ -38,6 +40,11 @@ Fixture Make(augur::judge::Mode mode, int metrics = 20, size_t points = 1000) {
     MetricPair p{m.name, {}, std::vector<double>(points), std::vector<double>(points)};
     for (auto& v : p.control) v = base(rng);
     for (auto& v : p.experiment) v = canary(rng);
+    if (step > 0) {
+      for (auto* side : {&p.control, &p.experiment}) {
+        for (auto& v : *side) v = std::round(v / step) * step;
+      }
+    }
     f.pairs.push_back(std::move(p));
   }
   return f;
@@ -58,6 +65,18 @@ void BM_Judge20Metrics(benchmark::State& state) {
   state.SetLabel(std::string(state.range(0) ? "kayenta" : "augur") +
                  (options.threads == 1 ? ", 1 thread" : ", all cores") + ", " +
                  (isa == RankIsa::kAvx512 ? "avx512" : isa == RankIsa::kAvx2 ? "avx2" : "scalar"));
+}
+
+// The same 20 metrics with every value rounded to a whole number (latencies in whole
+// milliseconds): thousands of tied differences at every value. Args: mode, threads.
+void BM_Judge20MetricsRounded(benchmark::State& state) {
+  const Fixture f =
+      Make(state.range(0) ? augur::judge::Mode::kKayenta : augur::judge::Mode::kAugur, 20, 1000,
+           1.0);
+  const augur::judge::JudgeOptions options{static_cast<int>(state.range(1))};
+  for (auto _ : state) benchmark::DoNotOptimize(augur::judge::Judge(f.model, f.pairs, options));
+  state.SetLabel(std::string(state.range(0) ? "kayenta" : "augur") +
+                 (options.threads == 1 ? ", 1 thread" : ", all cores") + ", rounded to 1");
 }
 
 // One daemon request as bench/server/run_wrk.sh sends it (POST /v1/judgements): 4 metrics x
@@ -94,6 +113,12 @@ BENCHMARK(BM_Judge20Metrics)
     ->Args({1, 0, 2})
     ->Args({0, 1, 0})
     ->Args({1, 1, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Judge20MetricsRounded)
+    ->Args({0, 1})
+    ->Args({0, 0})
+    ->Args({1, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_JudgeRequest4x500)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
