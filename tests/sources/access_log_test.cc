@@ -778,8 +778,11 @@ TEST(AccessLogStoreTest, QueriesRunWhileIngesting) {
   auto store = AccessLogStore::Create(RoleOptions(clock));
   ASSERT_TRUE(store.has_value());
   AccessLogStore& s = **store;
-  std::atomic<bool> done{false};
+  std::atomic<bool> done{false}, querying{false};
   std::thread writer([&] {
+    // Starts once the reader has queried: on a loaded machine the writer could otherwise add
+    // everything before the reader's first query (this failed once under ctest -j2).
+    while (!querying) std::this_thread::yield();
     for (int i = 0; i < 20000; ++i) {
       s.Add(Entry("be_app", i % 2 ? "canary" : "primary", 200, i % 97, clock.now->load()),
             clock.now->load());
@@ -787,13 +790,17 @@ TEST(AccessLogStoreTest, QueriesRunWhileIngesting) {
     done = true;
   });
   int64_t last = 0, queries = 0;
-  while (!done) {
+  do {
     auto sum = s.Summarize(AccessLogSelector::Role("canary"), {0, clock.now->load() + 1});
-    ASSERT_TRUE(sum.has_value());
+    querying = true;
+    if (!sum.has_value()) {  // not ASSERT: the writer must be joined before the test ends
+      ADD_FAILURE() << "Summarize failed while ingesting";
+      break;
+    }
     EXPECT_GE(sum->requests, last);  // monotone: nothing is lost while writing
     last = sum->requests;
     ++queries;
-  }
+  } while (!done);
   writer.join();
   EXPECT_EQ(s.Summarize(AccessLogSelector::Role("canary"), {0, clock.now->load() + 1})->requests,
             10000);
