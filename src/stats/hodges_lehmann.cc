@@ -512,13 +512,14 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
     // Linear interpolation of the target's rank between the two sides, then a step past the
     // target, away from the side already close to it (one that is within a quarter of the
     // candidates), by a margin for the interpolation's error, which shrinks with the distance
-    // d to that side (the count is close to linear over short spans).
+    // d to that side (the count is close to linear over short spans). The margin's factors:
+    // the fewest passes over five data shapes (0.1 d + 2 sqrt(d) took 3% more).
     const double width = hi->t - lo->t;
     const double c = static_cast<double>(candidates);
     const double below = static_cast<double>(k - lo->count) + 0.5;
     const double above = c - below;
     double target = below;
-    auto margin = [](double d) { return 0.1 * d + 2 * std::sqrt(d) + 8; };
+    auto margin = [](double d) { return 0.03 * d + std::sqrt(d) + 8; };
     if (below < c / 4) {
       target = std::min(below + margin(below), c / 2);
     } else if (above < c / 4) {
