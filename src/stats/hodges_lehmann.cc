@@ -89,13 +89,12 @@ class Matrix {
   Matrix(std::span<const double> x, std::span<const double> y)
       : x_(x),
         y_(y),
-        y_padded_(y.size() + 2),
+        y_padded_(y.size() + 1 + internal::kRankPad, INFINITY),
         y_ranked_(y.size() + internal::kRankPad, NAN),
         shifted_(x.size()),
         ranks_(x.size()) {
     y_padded_.front() = -INFINITY;
-    std::copy(y.begin(), y.end(), y_padded_.begin() + 1);
-    y_padded_.back() = INFINITY;
+    std::copy(y.begin(), y.end(), y_padded_.begin() + 1);  // then +inf: the check's pad
     std::copy(y.begin(), y.end(), y_ranked_.begin());
   }
   size_t rows() const { return x_.size(); }
@@ -126,7 +125,7 @@ class Matrix {
     } else {
       internal::RankBelow(shifted_.data(), m, y_ranked_.data(), n, ranks_.data());
     }
-    const double* yp = y_padded_.data() + 1;  // yp[-1] = -inf, yp[n] = +inf
+    const double* yp = y_padded_.data() + 1;  // yp[-1] = -inf, yp[n...] = +inf
     // Right unless rounding moved a row's boundary (a difference within an ulp or so of t).
     uint64_t total = 0;
     if (internal::CheckRoundedRanks(x_.data(), ranks_.data(), m, yp, n, t, kStrict, out,

@@ -32,7 +32,9 @@ uint64_t RankBelow(const int64_t* v, size_t m, const int64_t* y, size_t n, uint3
 // the rank of fl(x[i] - t) in y, writes out[i] = n - q_i and their sum to *total, and returns
 // how many rows fail
 // below(fl(x[i] - yp[q_i])) && !below(fl(x[i] - yp[q_i - 1])), where below(d) is d < t
-// (strict) or d <= t; those rows' out[i] are then wrong. yp[-1] and yp[n] must be readable.
+// (strict) or d <= t; those rows' out[i] are then wrong. yp[-1] through yp[n + kRankPad - 1]
+// must be readable (the AVX-512 path loads 16 values from yp[q_i - 1] for blocks of 8 rows).
+// `ranks` ascend (x ascends).
 size_t CheckRoundedRanks(const double* x, const uint32_t* ranks, size_t m, const double* yp,
                          size_t n, double t, bool strict, uint64_t* out, uint64_t* total);
 

@@ -84,6 +84,59 @@ TEST(RankKernel, MatchesBinarySearchOnEveryInstructionSet) {
   }
 }
 
+// CheckRoundedRanks against the predicate evaluated row by row, on every instruction set:
+// ascending ranks, some off by one (as rounding of x - t leaves them), with 8-row blocks whose
+// ranks span a few values of y (the AVX-512 path's window of 16) and many (its gathers), and
+// ranks at both ends of y (the -inf / +inf pads).
+TEST(RankKernel, RoundingCheckCountsEveryWrongRowOnEveryInstructionSet) {
+  IsaGuard guard;
+  std::mt19937_64 rng(99);
+  for (int it = 0; it < 2000; ++it) {
+    const size_t m = rng() % 200, n = 1 + rng() % (it % 3 == 0 ? 20 : 400);
+    std::vector<double> x(m), y(n);
+    for (auto& e : x) e = std::ldexp(static_cast<double>(rng() % 4096), -6);
+    for (auto& e : y) e = std::ldexp(static_cast<double>(rng() % 4096), -6);
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const double t = std::ldexp(static_cast<double>(rng() % 2048), -6) - 16;
+    const bool strict = rng() % 2;
+    // yp[-1] = -inf, then y, then kRankPad values of +inf.
+    std::vector<double> padded(n + 1 + kRankPad, INFINITY);
+    padded[0] = -INFINITY;
+    std::copy(y.begin(), y.end(), padded.begin() + 1);
+    const double* yp = padded.data() + 1;
+    // True ranks of x - t in y (#{y <= x - t} for strict, #{y < x - t} otherwise), then some
+    // moved by one, kept ascending.
+    std::vector<uint32_t> ranks(m);
+    for (size_t i = 0; i < m; ++i) {
+      const double v = x[i] - t;
+      ranks[i] = static_cast<uint32_t>(
+          (strict ? std::upper_bound(y.begin(), y.end(), v) : std::lower_bound(y.begin(), y.end(), v)) -
+          y.begin());
+      if (rng() % 5 == 0) ranks[i] = ranks[i] + 1 <= n && rng() % 2 ? ranks[i] + 1 : ranks[i] ? ranks[i] - 1 : 0;
+    }
+    for (size_t i = 1; i < m; ++i) ranks[i] = std::max(ranks[i], ranks[i - 1]);
+    size_t want_wrong = 0;
+    uint64_t want_total = 0;
+    for (size_t i = 0; i < m; ++i) {
+      const double at = x[i] - yp[ranks[i]], before = x[i] - yp[static_cast<ptrdiff_t>(ranks[i]) - 1];
+      const bool ok = strict ? (at < t && !(before < t)) : (at <= t && !(before <= t));
+      want_wrong += !ok;
+      want_total += n - ranks[i];
+    }
+    for (RankIsa isa : AvailableRankIsas()) {
+      ForceRankIsa(isa);
+      std::vector<uint64_t> out(m);
+      uint64_t total = 0;
+      const size_t wrong = CheckRoundedRanks(x.data(), ranks.data(), m, yp, n, t, strict,
+                                             out.data(), &total);
+      ASSERT_EQ(wrong, want_wrong) << Name(isa) << " case " << it;
+      ASSERT_EQ(total, want_total) << Name(isa) << " case " << it;
+      for (size_t i = 0; i < m; ++i) ASSERT_EQ(out[i], n - ranks[i]) << Name(isa) << " " << it;
+    }
+  }
+}
+
 TEST(RankKernel, ForcingAboveTheCpuKeepsTheBest) {
   IsaGuard guard;
   ForceRankIsa(RankIsa::kAvx512);
