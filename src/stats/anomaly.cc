@@ -139,29 +139,6 @@ double MaxOf(const double* v, size_t n, bool absolute) {
   return best;
 }
 
-// The paired chart's series, point by point.
-struct ChartSeries {
-  const double *z, *ewma, *up, *down, *sigma;
-};
-
-// Every point's severity (Chart::Step's rules, rescaled, and their maximum) into out; returns
-// how many exceed t. ewma_l or cusum_h 0: that rule is off. Compiled per instruction set
-// (8 lanes with AVX-512 where the baseline build has 2); the arithmetic is the same IEEE
-// operations in every clone, so the results are too.
-__attribute__((target_clones("avx512f", "avx2", "default"))) size_t Severities(
-    const ChartSeries& c, size_t m, double t, double ewma_l, double cusum_h, double* out) {
-  const bool ewma_on = ewma_l != 0, cusum_on = cusum_h != 0;
-  size_t alarms = 0;
-  for (size_t j = 0; j < m; ++j) {
-    const double r_point = std::fabs(c.z[j]);
-    const double r_ewma = ewma_on ? t * std::fabs(c.ewma[j]) / (ewma_l * c.sigma[j]) : 0;
-    const double r_cusum = cusum_on ? t * std::max(c.up[j], c.down[j]) / cusum_h : 0;
-    out[j] = std::max(std::max(r_point, r_ewma), r_cusum);
-    alarms += out[j] > t;
-  }
-  return alarms;
-}
-
 // EWMA and CUSUM of z plus the severity rescaling: the part both scorers share.
 class Chart {
  public:
@@ -292,9 +269,12 @@ class Chart {
     std::fill(sigma + i, sigma + m, std::sqrt(asymptotic_var_));
     const bool ewma_on = !std::isinf(o_.ewma_L), cusum_on = !std::isinf(o_.cusum_h);
     const double ewma_l = o_.ewma_L, cusum_h = o_.cusum_h;
-    const size_t alarms = Severities(
-        {z.data(), ewma, up, down, sigma}, m, t, ewma_on ? ewma_l : 0, cusum_on ? cusum_h : 0,
-        severity);
+    for (size_t j = 0; j < m; ++j) {
+      const double r_point = std::fabs(z[j]);
+      const double r_ewma = ewma_on ? t * std::fabs(ewma[j]) / (ewma_l * sigma[j]) : 0;
+      const double r_cusum = cusum_on ? t * std::max(up[j], down[j]) / cusum_h : 0;
+      severity[j] = std::max(std::max(r_point, r_ewma), r_cusum);
+    }
     auto at = [&](size_t j) { return index.empty() ? j : index[j]; };
     auto step = [&](size_t j) {
       Step s;
@@ -308,6 +288,8 @@ class Chart {
     // The summary: first index of the largest severity, alarms, the first alarm, max |z|.
     const double max_sev = MaxOf(severity, m, false);
     const size_t argmax = static_cast<size_t>(std::find(severity, severity + m, max_sev) - severity);
+    size_t alarms = 0;
+    for (size_t j = 0; j < m; ++j) alarms += severity[j] > t;
     t_ += m;
     max_abs_z_ = std::max(max_abs_z_, MaxOf(z.data(), m, true));
     if (max_sev > max_severity_) {
