@@ -417,8 +417,16 @@ double Select(const Matrix& mat, uint64_t k, double* next = nullptr) {
 struct Probe {
   double t;
   uint64_t count;
-  std::unique_ptr<uint64_t[]> rows;  // per-row counts; uninitialised until counted (m words)
+  std::unique_ptr<uint64_t[]> rows;  // per-row counts (m words)
+  bool strict = true;  // count = #{< t}; false: #{<= t}
   double slope = NAN;  // Matrix::Slope at t, computed when first needed
+
+  // One counting pass at t.
+  static Probe At(const Matrix& mat, double t, bool strict) {
+    Probe p{t, 0, std::make_unique_for_overwrite<uint64_t[]>(mat.rows()), strict};
+    p.count = strict ? mat.CountBelow<true>(t, p.rows.get()) : mat.CountBelow<false>(t, p.rows.get());
+    return p;
+  }
 
   double SlopeOf(const Matrix& mat) {
     if (std::isnan(slope)) slope = mat.Slope(rows.get());
@@ -440,13 +448,13 @@ Step PastGap(const Matrix& mat, uint64_t k, bool low, std::vector<Probe>* probes
   const double v =
       low ? mat.SmallestUncounted(gap.rows.get()) : mat.LargestCounted(gap.rows.get());
   if (!std::isfinite(v)) return Step::kGiveUp;
-  Probe q{v, 0, std::make_unique_for_overwrite<uint64_t[]>(mat.rows())};
-  q.count = low ? mat.CountBelow<false>(v, q.rows.get()) : mat.CountBelow<true>(v, q.rows.get());
-  if (low ? q.count > k : q.count <= k) {
+  Probe q = Probe::At(mat, v, /*strict=*/!low);
+  const bool found = low ? q.count > k : q.count <= k;
+  probes->push_back(std::move(q));  // found or not, a side for later targets
+  if (found) {
     *out = v;
     return Step::kFound;
   }
-  probes->push_back(std::move(q));
   return Step::kMoved;
 }
 
@@ -465,6 +473,8 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
   // Tighter than Select's: a probe (one count) costs about as much as nth_element over m + n
   // candidates, and each probe here cuts the candidates 5-10x.
   const uint64_t gather_limit = std::max<uint64_t>(256, (m + mat.cols()) / 8);
+  uint64_t previous = 0;      // candidates before the last interpolated probe (0: none)
+  bool crept_down = false;    // that probe became the upper side
   for (int attempt = 0; attempt < 12; ++attempt) {
     Probe* lo = nullptr;
     Probe* hi = nullptr;
@@ -488,11 +498,10 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
       const double step = (d + 2 * std::sqrt(d) + 16) / slope;
       const double t = lo != nullptr ? side.t + step : side.t - step;
       if (!std::isfinite(t) || t == side.t) return false;
-      Probe p{t, 0, std::make_unique_for_overwrite<uint64_t[]>(m)};
-      p.count = lo != nullptr ? mat.CountBelow<false>(t, p.rows.get())
-                              : mat.CountBelow<true>(t, p.rows.get());
+      Probe p = Probe::At(mat, t, /*strict=*/lo == nullptr);
       const bool stuck = p.count == side.count;
       const bool low = lo != nullptr;
+      previous = 0;
       probes->push_back(std::move(p));  // `side` may dangle from here
       if (stuck) {
         const Step step = PastGap(mat, k, low, probes, out);
@@ -514,6 +523,31 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
       return true;
     }
     const uint64_t candidates = hi->count - lo->count;
+    // Differences piled up at a side's own value (near-constant data: most are exactly 0)
+    // make the probes creep towards that value without reaching it, since a side counted
+    // strictly (#{< t} for a lower side, or #{<= t} for an upper one) leaves its value's ties
+    // on the other side. When an interpolated probe kept more than half of the candidates,
+    // and the side it crept towards holds ties at its value (its nearest entry outside the
+    // count is the value itself: one scan, no pass), that side is counted the other way:
+    // either its value is the target, or the new side is past all of its ties.
+    if (previous != 0 && candidates * 2 > previous) {
+      Probe& side = crept_down ? *lo : *hi;
+      const bool low = crept_down;
+      if (side.strict == low && (low ? mat.SmallestUncounted(side.rows.get())
+                                     : mat.LargestCounted(side.rows.get())) == side.t) {
+        Probe q = Probe::At(mat, side.t, !side.strict);
+        const double t = side.t;
+        const bool found = low ? q.count > k : q.count <= k;
+        previous = 0;
+        probes->push_back(std::move(q));  // kept for later targets; `side`, lo, hi may dangle
+        if (found) {
+          if (next != nullptr) *next = NAN;
+          *out = t;
+          return true;
+        }
+        continue;
+      }
+    }
     if (candidates <= gather_limit) {
       // Cannot fail for lo->t < hi->t; if it did, Select takes over.
       auto v = Gather(mat, lo->rows.get(), hi->rows.get(), candidates, k - lo->count, next);
@@ -539,13 +573,14 @@ bool SelectByProbes(const Matrix& mat, uint64_t k, std::vector<Probe>* probes, d
     }
     const double t = lo->t + target / c * width;
     if (!(t > lo->t && t < hi->t)) return false;  // no representable progress
-    Probe p{t, 0, std::make_unique_for_overwrite<uint64_t[]>(m)};
     // Aimed above the target: an upper side needs #{<= t} > k, so count <= t; otherwise < t.
-    p.count = target > below ? mat.CountBelow<false>(t, p.rows.get())
-                             : mat.CountBelow<true>(t, p.rows.get());
+    Probe p = Probe::At(mat, t, /*strict=*/!(target > below));
     const bool stuck_low = p.count == lo->count, stuck_high = p.count == hi->count;
+    previous = candidates;
+    crept_down = p.count > k;
     probes->push_back(std::move(p));
     if (stuck_low || stuck_high) {
+      previous = 0;
       const Step step = PastGap(mat, k, stuck_low, probes, out);
       if (step == Step::kGiveUp) return false;
       if (step == Step::kFound) {
@@ -581,9 +616,7 @@ void SelectMany(const Matrix& mat, std::span<const uint64_t> ks, double* out, si
   std::vector<Probe> probes;
   {
     const double t = mat.At(m / 2, (n - 1) / 2);  // x[m / 2] - y[n / 2]
-    Probe center{t, 0, std::make_unique_for_overwrite<uint64_t[]>(m)};
-    center.count = mat.CountBelow<true>(t, center.rows.get());
-    probes.push_back(std::move(center));
+    probes.push_back(Probe::At(mat, t, /*strict=*/true));
   }
   for (size_t t = 0; t < ks.size(); ++t) {
     if (SelectByProbes(mat, ks[t], &probes, &out[t], next_of(t))) continue;

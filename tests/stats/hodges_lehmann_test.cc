@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "augur/stats/mann_whitney.h"
@@ -249,6 +250,52 @@ TEST(PairwiseDifferences, RoundedDataMatchBruteForce) {
       for (uint64_t k : {uint64_t{1}, total / 3, half + 1, total - 7}) {
         EXPECT_EQ(pd.OrderStatistic(k), all[k - 1]) << resolution << " shape " << shape << " " << k;
       }
+    }
+  }
+}
+
+// Most differences exactly equal (a metric that is flat with occasional noise): the targets
+// sit inside one huge block of ties at a probe's own value, which the selection reaches by
+// counting that probe the other way; also two blocks, and a block with a shifted canary.
+TEST(PairwiseDifferences, NearConstantDataMatchBruteForce) {
+  std::mt19937_64 rng(5150);
+  std::normal_distribution<double> norm(0, 1);
+  for (int shape = 0; shape < 3; ++shape) {
+    std::vector<double> x(1000), y(900);
+    for (auto& v : x) {
+      v = shape == 0   ? (rng() % 10 ? 5.0 : 5.0 + norm(rng))
+          : shape == 1 ? (rng() % 2 ? 3.0 : 7.0) + (rng() % 20 ? 0.0 : norm(rng))
+                       : (rng() % 20 ? 5.5 : 5.0 + norm(rng));
+    }
+    for (auto& v : y) v = rng() % 5 ? 5.0 : 5.0 + norm(rng);
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const std::vector<double> all = AllDifferences(x, y);
+    const PairwiseDifferences pd(x, y);
+    const uint64_t total = pd.size(), half = total / 2;
+    const double median =
+        static_cast<double>((static_cast<long double>(all[half - 1]) + all[half]) / 2);
+    for (uint64_t spread : {uint64_t{24000}, total / 4, total / 2 - 1}) {
+      const auto got = pd.BoundsAndMedian(half - spread, half + spread);
+      EXPECT_EQ(got[0], all[half - spread - 1]) << "shape " << shape << " spread " << spread;
+      EXPECT_EQ(got[1], all[half + spread - 1]) << "shape " << shape << " spread " << spread;
+      EXPECT_EQ(got[2], median) << "shape " << shape;
+    }
+    // Ranks at the edges of a big block of ties (1-based): the last difference before it, its
+    // first and last, and the first after it. The block holds the median, or for the two
+    // blocks (x - y = -2 and +2) the first quartile.
+    const double tied = all[shape == 1 ? total / 4 : half];
+    const auto block_lo = static_cast<uint64_t>(
+        std::lower_bound(all.begin(), all.end(), tied) - all.begin());
+    const auto block_hi = static_cast<uint64_t>(
+        std::upper_bound(all.begin(), all.end(), tied) - all.begin());
+    ASSERT_GT(block_hi - block_lo, total / 10) << "shape " << shape << ": not a big tie block";
+    for (const auto& [a, b] : std::vector<std::pair<uint64_t, uint64_t>>{
+             {block_lo, block_hi + 1}, {block_lo + 1, block_hi}}) {
+      if (a < 1 || b > total) continue;
+      const auto got = pd.BoundsAndMedian(a, b);
+      EXPECT_EQ(got[0], all[a - 1]) << "shape " << shape << " k " << a;
+      EXPECT_EQ(got[1], all[b - 1]) << "shape " << shape << " k " << b;
     }
   }
 }
