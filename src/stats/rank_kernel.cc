@@ -283,21 +283,21 @@ __attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x, co
   size_t wrong = 0, i = 0;
   for (; i + 8 <= m; i += 8) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ranks + i));
-    const __m512d xv = _mm512_loadu_pd(x + i);
     // The masked forms with a zero source: the plain ones start from an undefined register,
     // which GCC 12 reports as maybe-uninitialized.
-    const __m512d zero = _mm512_setzero_pd();
+    const __m512i q64 = _mm512_maskz_cvtepu32_epi64(0xFF, q);
+    const __m512d xv = _mm512_loadu_pd(x + i);
     __m512d y_at, y_before;
     const uint32_t base = ranks[i];
     if (ranks[i + 7] - base <= 14) {
       // The 8 rows' boundaries lie in 16 consecutive values of y (ranks ascend, and they
       // usually move by about one per row): two loads and two permutes instead of two gathers.
       const __m512d w0 = _mm512_loadu_pd(yp + base - 1), w1 = _mm512_loadu_pd(yp + base + 7);
-      const __m512i rel = _mm512_sub_epi64(_mm512_maskz_cvtepu32_epi64(0xFF, q),
-                                           _mm512_set1_epi64(static_cast<int64_t>(base)));
+      const __m512i rel = _mm512_sub_epi64(q64, _mm512_set1_epi64(static_cast<int64_t>(base)));
       y_before = _mm512_permutex2var_pd(w0, rel, w1);
       y_at = _mm512_permutex2var_pd(w0, _mm512_add_epi64(rel, _mm512_set1_epi64(1)), w1);
     } else {
+      const __m512d zero = _mm512_setzero_pd();
       y_at = _mm512_mask_i32gather_pd(zero, 0xFF, q, yp, 8);
       y_before = _mm512_mask_i32gather_pd(zero, 0xFF, q, yp - 1, 8);
     }
@@ -306,7 +306,7 @@ __attribute__((target("avx512f,popcnt"))) size_t CheckAvx512(const double* x, co
     const __mmask8 ok = _mm512_cmp_pd_mask(at, tv, kLess) &
                         static_cast<__mmask8>(~_mm512_cmp_pd_mask(before, tv, kLess));
     wrong += static_cast<size_t>(__builtin_popcount(static_cast<uint8_t>(~ok)));
-    const __m512i counts = _mm512_sub_epi64(nv, _mm512_maskz_cvtepu32_epi64(0xFF, q));
+    const __m512i counts = _mm512_sub_epi64(nv, q64);
     _mm512_storeu_si512(out + i, counts);
     sum = _mm512_add_epi64(sum, counts);
   }
