@@ -151,6 +151,24 @@ class Chart {
     double raw_severity() const { return std::max(std::max(r_point, r_ewma), r_cusum); }
   };
 
+  // The limits Rescale needs, by value (a loop over them then keeps them in registers).
+  struct Limits {
+    double t, ewma_l, cusum_h;  // T; the EWMA's L and the CUSUM's h, +inf for a rule off
+  };
+
+  // A point's rules rescaled so that each limit maps to T; a rule switched off with an
+  // infinite limit contributes 0. The one definition the streaming and the paired charts use.
+  static Step Rescale(const Limits& lim, double z, double sigma, double ewma, double up,
+                      double down) {
+    Step s;
+    s.z = z;
+    s.sigma = sigma;
+    s.r_point = std::fabs(z);
+    s.r_ewma = std::isinf(lim.ewma_l) ? 0 : lim.t * std::fabs(ewma) / (lim.ewma_l * sigma);
+    s.r_cusum = std::isinf(lim.cusum_h) ? 0 : lim.t * std::max(up, down) / lim.cusum_h;
+    return s;
+  }
+
   Chart(const AnomalyOptions& o, AnomalyResult* out) : o_(o), out_(out) {
     decay_sq_ = (1 - o.ewma_lambda) * (1 - o.ewma_lambda);
     asymptotic_var_ = o.ewma_lambda / (2 - o.ewma_lambda);
@@ -163,18 +181,11 @@ class Chart {
     const double zc = std::clamp(z, -o_.mad_threshold, o_.mad_threshold);
     ewma_ = o_.ewma_lambda * zc + (1 - o_.ewma_lambda) * ewma_;
     decay_pow_ *= decay_sq_;  // (1 - lambda)^(2t)
-    Step s;
-    s.z = z;
-    s.sigma = std::sqrt(asymptotic_var_ * (1 - decay_pow_));  // > 0 since t_ >= 1
     // zc - k and zc + k stay off the chain from point to point (RecordAll's loop waits on it).
     up_ = AtLeastZero(up_ + (zc - o_.cusum_k));
     down_ = AtLeastZero(down_ - (zc + o_.cusum_k));
-    const double t = o_.mad_threshold;
-    s.r_point = std::fabs(z);
-    // A rule switched off with an infinite limit contributes 0.
-    s.r_ewma = std::isinf(o_.ewma_L) ? 0 : t * std::fabs(ewma_) / (o_.ewma_L * s.sigma);
-    s.r_cusum = std::isinf(o_.cusum_h) ? 0 : t * std::max(up_, down_) / o_.cusum_h;
-    return s;
+    const double sigma = std::sqrt(asymptotic_var_ * (1 - decay_pow_));  // > 0 since t_ >= 1
+    return Rescale(limits(), z, sigma, ewma_, up_, down_);
   }
 
   // Writes the outputs of input index i. `factor` (<= 1) deflates every rule alike: 1 for the
@@ -267,24 +278,10 @@ class Chart {
       sigma[i] = std::sqrt(asymptotic_var_ * (1 - decay_pow_));
     }
     std::fill(sigma + i, sigma + m, std::sqrt(asymptotic_var_));
-    const bool ewma_on = !std::isinf(o_.ewma_L), cusum_on = !std::isinf(o_.cusum_h);
-    const double ewma_l = o_.ewma_L, cusum_h = o_.cusum_h;
-    for (size_t j = 0; j < m; ++j) {
-      const double r_point = std::fabs(z[j]);
-      const double r_ewma = ewma_on ? t * std::fabs(ewma[j]) / (ewma_l * sigma[j]) : 0;
-      const double r_cusum = cusum_on ? t * std::max(up[j], down[j]) / cusum_h : 0;
-      severity[j] = std::max(std::max(r_point, r_ewma), r_cusum);
-    }
+    const Limits lim = limits();
+    auto step = [&](size_t j) { return Rescale(lim, z[j], sigma[j], ewma[j], up[j], down[j]); };
+    for (size_t j = 0; j < m; ++j) severity[j] = step(j).raw_severity();
     auto at = [&](size_t j) { return index.empty() ? j : index[j]; };
-    auto step = [&](size_t j) {
-      Step s;
-      s.z = z[j];
-      s.sigma = sigma[j];
-      s.r_point = std::fabs(z[j]);
-      s.r_ewma = ewma_on ? t * std::fabs(ewma[j]) / (ewma_l * sigma[j]) : 0;
-      s.r_cusum = cusum_on ? t * std::max(up[j], down[j]) / cusum_h : 0;
-      return s;
-    };
     // The summary: first index of the largest severity, alarms, the first alarm, max |z|.
     const double max_sev = MaxOf(severity, m, false);
     const size_t argmax = static_cast<size_t>(std::find(severity, severity + m, max_sev) - severity);
@@ -337,6 +334,7 @@ class Chart {
     if (out_->max_score_index) out_->max_score = Score(max_severity_);
   }
 
+  Limits limits() const { return {o_.mad_threshold, o_.ewma_L, o_.cusum_h}; }
   size_t count() const { return t_; }
   double max_abs_z() const { return max_abs_z_; }
   // What made the first alarm, in words; empty without one.
