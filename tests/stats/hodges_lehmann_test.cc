@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,27 @@ std::vector<double> AllDifferences(const std::vector<double>& x, const std::vect
     for (double b : y) d.push_back(a - b);
   std::sort(d.begin(), d.end());
   return d;
+}
+
+// Sorts x and y, checks BoundsAndMedian(n/2 - s, n/2 + s) for every spread s against all
+// differences sorted (n of them, an even count here) and returns those for further checks.
+std::vector<double> ExpectIntervalsMatchBruteForce(std::vector<double>& x, std::vector<double>& y,
+                                                   const std::vector<uint64_t>& spreads,
+                                                   const std::string& what) {
+  std::sort(x.begin(), x.end());
+  std::sort(y.begin(), y.end());
+  std::vector<double> all = AllDifferences(x, y);
+  const PairwiseDifferences pd(x, y);
+  const uint64_t half = pd.size() / 2;
+  const double median =
+      static_cast<double>((static_cast<long double>(all[half - 1]) + all[half]) / 2);
+  for (uint64_t spread : spreads) {
+    const auto got = pd.BoundsAndMedian(half - spread, half + spread);
+    EXPECT_EQ(got[0], all[half - spread - 1]) << what << " spread " << spread;
+    EXPECT_EQ(got[1], all[half + spread - 1]) << what << " spread " << spread;
+    EXPECT_EQ(got[2], median) << what;
+  }
+  return all;
 }
 
 TEST(PairwiseDifferences, EveryOrderStatisticMatchesBruteForce) {
@@ -234,19 +256,11 @@ TEST(PairwiseDifferences, RoundedDataMatchBruteForce) {
       std::vector<double> x(m), y(n);
       for (auto& v : x) v = std::round(canary(rng) / resolution) * resolution;
       for (auto& v : y) v = std::round(base(rng) / resolution) * resolution;
-      std::sort(x.begin(), x.end());
-      std::sort(y.begin(), y.end());
-      const std::vector<double> all = AllDifferences(x, y);
+      const uint64_t total = static_cast<uint64_t>(m) * n, half = total / 2;
+      const std::string what = std::to_string(resolution) + " shape " + std::to_string(shape);
+      const std::vector<double> all =
+          ExpectIntervalsMatchBruteForce(x, y, {25300, total / 5, 3}, what);
       const PairwiseDifferences pd(x, y);
-      const uint64_t total = pd.size(), half = total / 2;
-      const double median =
-          static_cast<double>((static_cast<long double>(all[half - 1]) + all[half]) / 2);
-      for (uint64_t spread : {uint64_t{25300}, total / 5, uint64_t{3}}) {
-        const auto got = pd.BoundsAndMedian(half - spread, half + spread);
-        EXPECT_EQ(got[0], all[half - spread - 1]) << resolution << " shape " << shape;
-        EXPECT_EQ(got[1], all[half + spread - 1]) << resolution << " shape " << shape;
-        EXPECT_EQ(got[2], median) << resolution << " shape " << shape;
-      }
       for (uint64_t k : {uint64_t{1}, total / 3, half + 1, total - 7}) {
         EXPECT_EQ(pd.OrderStatistic(k), all[k - 1]) << resolution << " shape " << shape << " " << k;
       }
@@ -268,19 +282,10 @@ TEST(PairwiseDifferences, NearConstantDataMatchBruteForce) {
                        : (rng() % 20 ? 5.5 : 5.0 + norm(rng));
     }
     for (auto& v : y) v = rng() % 5 ? 5.0 : 5.0 + norm(rng);
-    std::sort(x.begin(), x.end());
-    std::sort(y.begin(), y.end());
-    const std::vector<double> all = AllDifferences(x, y);
+    const uint64_t total = uint64_t{1000} * 900, half = total / 2;
+    const std::vector<double> all = ExpectIntervalsMatchBruteForce(
+        x, y, {24000, total / 4, total / 2 - 1}, "shape " + std::to_string(shape));
     const PairwiseDifferences pd(x, y);
-    const uint64_t total = pd.size(), half = total / 2;
-    const double median =
-        static_cast<double>((static_cast<long double>(all[half - 1]) + all[half]) / 2);
-    for (uint64_t spread : {uint64_t{24000}, total / 4, total / 2 - 1}) {
-      const auto got = pd.BoundsAndMedian(half - spread, half + spread);
-      EXPECT_EQ(got[0], all[half - spread - 1]) << "shape " << shape << " spread " << spread;
-      EXPECT_EQ(got[1], all[half + spread - 1]) << "shape " << shape << " spread " << spread;
-      EXPECT_EQ(got[2], median) << "shape " << shape;
-    }
     // Ranks at the edges of a big block of ties (1-based): the last difference before it, its
     // first and last, and the first after it. The block holds the median, or for the two
     // blocks (x - y = -2 and +2) the first quartile.
@@ -296,6 +301,34 @@ TEST(PairwiseDifferences, NearConstantDataMatchBruteForce) {
       const auto got = pd.BoundsAndMedian(a, b);
       EXPECT_EQ(got[0], all[a - 1]) << "shape " << shape << " k " << a;
       EXPECT_EQ(got[1], all[b - 1]) << "shape " << shape << " k " << b;
+    }
+  }
+}
+
+// Every rank at the edge of a block of tied differences (the last before it, its first and
+// last, the first after it), on many small data sets of whole numbers: the steps past gaps
+// and the side counted the other way must stop exactly at a block's end.
+TEST(PairwiseDifferences, RanksAtTieBlockEdgesMatchBruteForce) {
+  std::mt19937_64 rng(77);
+  for (int it = 0; it < 60; ++it) {
+    const size_t m = 60 + rng() % 200, n = 60 + rng() % 200;
+    const uint64_t levels = 3 + rng() % 12;
+    std::vector<double> x(m), y(n);
+    for (auto& v : x) v = static_cast<double>(rng() % levels);
+    for (auto& v : y) v = static_cast<double>(rng() % levels) + (it % 3 == 0 ? 0.5 : 0.0);
+    std::sort(x.begin(), x.end());
+    std::sort(y.begin(), y.end());
+    const std::vector<double> all = AllDifferences(x, y);
+    const PairwiseDifferences pd(x, y);
+    const uint64_t total = pd.size();
+    for (size_t start = 0; start < all.size();) {
+      const auto end = static_cast<size_t>(
+          std::upper_bound(all.begin(), all.end(), all[start]) - all.begin());
+      for (uint64_t k : {uint64_t{start}, uint64_t{start} + 1, uint64_t{end}, uint64_t{end} + 1}) {
+        if (k < 1 || k > total) continue;
+        ASSERT_EQ(pd.OrderStatistic(k), all[k - 1]) << "case " << it << " k " << k;
+      }
+      start = end;
     }
   }
 }
